@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Conflux",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "conflux", targets: ["conflux"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System libraries from Debian (liblua5.4-dev, libcurl4-openssl-dev, libsqlite3-dev), found with pkg-config.
+        .systemLibrary(name: "CLua54", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Lua's macros as functions, and every piece of Lua-facing code that may raise a Lua error (see clua.h).
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua54"],
+            cSettings: [.unsafeFlags(["-I/usr/include/lua5.4", "-O2"])]
+        ),
+
+        // The Lua plugin host: states, sandbox, limits, marshalling, host modules, async host calls, plugin tests.
+        // Knows nothing of HTTP or SQL.
+        .target(
+            name: "LuaRuntime",
+            dependencies: [
+                "CLuaShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "conflux",
+            dependencies: [
+                "LuaRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
+        .testTarget(name: "ConfluxCLITests", dependencies: ["LuaRuntime"]),
+    ]
+)

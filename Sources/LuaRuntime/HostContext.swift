@@ -1,0 +1,22 @@
+import Foundation
+import Logging
+
+/// What host functions need to know about the state that called them.
+///
+/// Threading: owned by one `LuaState` and touched only synchronously from inside that state's `lua_resume` /
+/// `lua_pcall`, which the state's owner serialises (see `LuaState`). Host functions reach it through the sandbox's
+/// `host` pointer.
+public final class HostContext {
+    public let pluginName: String
+    /// The plugin folder `require` and test fixtures read from; nil for a lone chunk (`sandbox check`).
+    public let pluginRoot: URL?
+    public let logger: Logger
+    /// The invocation currently running on the state.
+    var current: Invocation?
+
+    public init(pluginName: String, pluginRoot: URL?, logger: Logger) {
+        self.pluginName = pluginName
+        self.pluginRoot = pluginRoot
+        self.logger = logger
+    }
+}

@@ -1,0 +1,36 @@
+import CLuaShim
+
+/// One call of a plugin hook: its own coroutine and its own CPU budget, which survive the yields of async host calls.
+///
+/// Threading: confined to its `LuaState`'s owner, like the state.
+final class Invocation {
+    let id: String
+    /// The coroutine the hook runs in (anchored in the registry by `ref`).
+    let thread: OpaquePointer
+    let ref: Int32
+    /// Instructions and running nanoseconds used so far, swapped into the sandbox around every resume.
+    var instructions: Int64 = 0
+    var cpuNanoseconds: Int64 = 0
+    /// Arguments pushed for the first resume.
+    var pendingArguments: Int32 = 0
+    var started = false
+    /// The operation the coroutine is waiting for, set by a host function that returned `.wait`.
+    var pending: HostOperation?
+    /// The operation's outcome, delivered to the coroutine by the continuation when it resumes.
+    var completion: HostOutcome?
+
+    init(id: String, thread: OpaquePointer, ref: Int32) {
+        self.id = id
+        self.thread = thread
+        self.ref = ref
+    }
+}
+
+/// Where an invocation stands after a resume: the state machine the owner drives.
+enum InvocationStep {
+    /// The hook returned; its first result, encoded or kept as asked.
+    case finished(InvocationResult)
+    /// The coroutine waits for `operation`; run it, store its outcome in `completion`, resume.
+    case waiting(HostOperation)
+    case failed(LuaError)
+}

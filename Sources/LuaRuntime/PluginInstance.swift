@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+
+/// One loaded plugin in one sandboxed state, owned by an actor so exactly one invocation runs on the state at a time,
+/// while many may be suspended in it waiting for host I/O.
+public actor PluginInstance {
+    public let plugin: Plugin
+    public let limits: SandboxLimits
+    private let logger: Logger
+    private var state: LuaState
+    private var loaded: LoadedPlugin
+    /// States that broke a limit and are drained before they close.
+    private var retired: [LuaState] = []
+    public private(set) var recycleCount = 0
+
+    public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger) async throws(LuaError) -> PluginInstance {
+        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger)
+        return PluginInstance(plugin: plugin, limits: limits, logger: logger, state: state, loaded: loaded)
+    }
+
+    private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, state: LuaState, loaded: LoadedPlugin) {
+        self.plugin = plugin
+        self.limits = limits
+        self.logger = logger
+        self.state = state
+        self.loaded = loaded
+    }
+
+    private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger) async throws(LuaError) -> (LuaState, LoadedPlugin) {
+        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger)
+        let state = try LuaState(limits: limits, context: context)
+        let loaded = try await state.loadPlugin(plugin)
+        return (state, loaded)
+    }
+
+    public var kind: PluginKind { loaded.kind }
+    public var inFlight: Int { state.invocationsInFlight }
+    public var memoryUsed: Int { state.memoryUsed }
+
+    /// Calls `hook` with the JSON input and a JSON context table; returns the hook's first result as JSON.
+    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8)) async throws(LuaError) -> InvocationResult {
+        guard let function = loaded.hooks[hook] else {
+            throw LuaError(kind: .runtime, message: "plugin has no hook '\(hook)' (a \(loaded.kind.rawValue) plugin defines \(loaded.kind.hooks.joined(separator: ", ")))",
+                           plugin: plugin.name)
+        }
+        let current = state
+        defer { Task { await self.recycleIfNeeded() } }
+        return try await current.run(function, arguments: [input, .json(context)])
+    }
+
+    /// Replaces a state that broke a limit once nothing runs on it; new invocations go to the fresh state at once.
+    private func recycleIfNeeded() async {
+        retired.removeAll { $0.invocationsInFlight == 0 ? ($0.close(), true).1 : false }
+        guard state.needsRecycle else { return }
+        do {
+            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger)
+            guard state.needsRecycle else { fresh.close(); return } // another recycle won the race
+            let old = state
+            state = fresh
+            loaded = freshLoaded
+            recycleCount += 1
+            if old.invocationsInFlight == 0 { old.close() } else { retired.append(old) }
+            logger.info("recycled the Lua state after a limit breach", metadata: ["plugin": "\(plugin.name)"])
+        } catch {
+            logger.error("cannot recreate the Lua state", metadata: ["plugin": "\(plugin.name)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Conflux: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conflux",
+        abstract: "The integration runtime for healthcare organisations running Odoo: sandboxed Lua plugins, a Swift host.",
+        subcommands: [SandboxCommand.self, PluginCommand.self, BenchCommand.self]
+    )
+}
