@@ -145,8 +145,13 @@ static int clua_host_continue(lua_State *L, int status, lua_KContext ctx) {
     return clua_finish(L, code, &r);
 }
 
+/* Each host call costs as much budget as this many VM instructions: crossing into Swift is not free, and a loop of
+ * cheap host calls (time.sleep(0) forever) must still run out of budget. */
+#define CLUA_HOST_CALL_UNITS 1000
+
 static int clua_host_trampoline(lua_State *L) {
     int function_id = (int)lua_tointeger(L, lua_upvalueindex(1));
+    clua_charge(L, CLUA_HOST_CALL_UNITS, "host call");
     clua_results r;
     memset(&r, 0, sizeof r);
     int code = g_call ? g_call(L, function_id, &r) : CLUA_HOST_ERROR;
@@ -248,11 +253,12 @@ typedef struct clua_describe_args {
     char *out;
 } clua_describe_args;
 
+/* Arguments: the value, the args pointer. (A protected function sees only its own arguments: indices of the
+ * caller's frame mean nothing inside it.) */
 static int clua_describe_body(lua_State *L) {
-    clua_describe_args *args = (clua_describe_args *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    clua_describe_args *args = (clua_describe_args *)lua_touserdata(L, 2);
     size_t len;
-    const char *s = luaL_tolstring(L, args->idx, &len);
+    const char *s = luaL_tolstring(L, 1, &len);
     if (len > args->max_len) len = args->max_len;
     args->out = malloc(len + 1);
     if (args->out) {
@@ -263,11 +269,13 @@ static int clua_describe_body(lua_State *L) {
 }
 
 char *clua_describe_value(lua_State *L, int idx, size_t max_len) {
-    clua_describe_args args = {lua_absindex(L, idx), max_len, NULL};
+    clua_describe_args args = {0, max_len, NULL};
     if (!lua_checkstack(L, 4)) return NULL;
+    idx = lua_absindex(L, idx);
     lua_pushcfunction(L, clua_describe_body);
+    lua_pushvalue(L, idx);
     lua_pushlightuserdata(L, &args);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         lua_pop(L, 1);
         free(args.out);
         return NULL;
@@ -331,11 +339,12 @@ typedef struct clua_field_args {
     int result;
 } clua_field_args;
 
+/* Arguments: the table, the args pointer. */
 static int clua_ref_function_body(lua_State *L) {
-    clua_field_args *args = (clua_field_args *)lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    clua_field_args *args = (clua_field_args *)lua_touserdata(L, 2);
+    lua_settop(L, 1);
     lua_pushstring(L, args->name);
-    int type = lua_rawget(L, args->tidx);
+    int type = lua_rawget(L, 1);
     if (type == LUA_TNIL) args->result = LUA_REFNIL;
     else if (type != LUA_TFUNCTION) args->result = -3;
     else args->result = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -343,11 +352,13 @@ static int clua_ref_function_body(lua_State *L) {
 }
 
 int clua_ref_function_field(lua_State *L, int tidx, const char *name) {
-    clua_field_args args = {lua_absindex(L, tidx), name, LUA_REFNIL};
+    clua_field_args args = {0, name, LUA_REFNIL};
     if (!lua_checkstack(L, 4)) return LUA_NOREF;
+    tidx = lua_absindex(L, tidx);
     lua_pushcfunction(L, clua_ref_function_body);
+    lua_pushvalue(L, tidx);
     lua_pushlightuserdata(L, &args);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         lua_pop(L, 1);
         return LUA_NOREF;
     }

@@ -36,11 +36,13 @@
 #include <locale.h>
 
 #define JSON_HARD_DEPTH 1000   /* ~0.2 KB of C stack per level in decode and encode */
-#define KEEP_MAX 4096
-#define NORETURN __attribute__((noreturn))   /* lua_error never returns; tell the compiler */          /* values kept on the Lua stack per object while its keys are sorted */
+#define BATCH 256              /* members of one container collected on the Lua stack before it is built */
+#define KEEP_MAX 4096          /* values kept on the Lua stack per object while its keys are sorted */
+#define CACHE_MAX 16384        /* encode buffers up to this size are kept for the next encode of the state */
+#define NORETURN __attribute__((noreturn))   /* lua_error never returns; tell the compiler */
 
-/* Distinct addresses: &null_tag is the json.null sentinel; the other two are registry keys of the markers. */
-static char null_tag, array_mt_key, object_mt_key;
+/* Distinct addresses: &null_tag is the json.null sentinel; the others are registry keys (markers, encode buffers). */
+static char null_tag, array_mt_key, object_mt_key, buf_key, rec_key;
 
 /* Bytes that are copied verbatim in both directions: printable ASCII except '"' and '\\'. */
 static const unsigned char plain[256] = {
@@ -126,6 +128,22 @@ static NORETURN void dec_unexpected(dec *d, const unsigned char *at) {
     dec_fail(d, at, what);
 }
 
+/* First byte at or after p that is not plain (or e), testing 8 bytes at a time: most strings have nothing to do. */
+static inline const unsigned char *scan_plain(const unsigned char *p, const unsigned char *e) {
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t x, q, b;
+    while (e - p >= 8) {
+        memcpy(&x, p, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        /* a byte < 0x20, == '"', == '\\' or >= 0x80 sets its high bit (classic "has zero/less" bit tricks) */
+        if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) & (ones * 0x80)) break;
+        p += 8;
+    }
+    while (p < e && plain[*p]) p++;
+    return p;
+}
+
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *e) {
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
@@ -201,7 +219,7 @@ static void dec_string(dec *d) {
     size_t w = 0, n;
     int escaped = 0;
     for (;;) {
-        while (q < e && plain[*q]) q++;
+        q = scan_plain(q, e);
         if (q >= e) dec_fail(d, d->p, "unterminated string");
         if (*q == '"') break;
         if (*q >= 0x80) {
@@ -296,67 +314,110 @@ static void dec_enter(dec *d) {
     if (!lua_checkstack(d->L, 4)) dec_fail(d, d->p, "Lua stack exhausted");
 }
 
+/* Raises the duplicate-key error for the key at stack index key, at its second occurrence in the object opened at
+ * `open`: the members are parsed again (they parsed before, so nothing else can fail) to find that offset. */
+static NORETURN void dec_duplicate(dec *d, const unsigned char *open, int key) {
+    lua_State *L = d->L;
+    const unsigned char *at;
+    size_t kl, i;
+    const unsigned char *k = (const unsigned char *)lua_tolstring(L, key, &kl);
+    int seen = 0, show = kl <= 64;   /* name the key only when it is short printable ASCII */
+    for (i = 0; i < kl && show; i++) show = plain[k[i]] && k[i] != 0x7F;
+    key = lua_absindex(L, key);
+    luaL_checkstack(L, 4, "json.decode");
+    for (d->p = open + 1;; d->p = skip_ws(d->p, d->end) + 1) {   /* at the key, then past ':' or ',' */
+        d->p = at = skip_ws(d->p, d->end);
+        dec_string(d);
+        if (lua_rawequal(L, -1, key) && seen++) break;
+        d->p = skip_ws(d->p, d->end) + 1;
+        dec_value(d);
+        lua_pop(L, 2);
+    }
+    lua_pushfstring(L, show ? "duplicate key \"%s\"" : "duplicate key", (const char *)k);
+    dec_fail(d, at, lua_tostring(L, -1));
+}
+
+/* Containers are first collected on the Lua stack above a placeholder at `base` (up to BATCH members, while the stack
+ * can grow), then built in one go with exact sizes: no rehash while the table fills. Longer ones continue in place. */
+static void dec_build(dec *d, int base, int n, int object, const unsigned char *open) {
+    lua_State *L = d->L;
+    if (object) {
+        lua_createtable(L, 0, n);
+        lua_replace(L, base);
+        for (; n > 0; n--) {   /* pairs are popped from the top: last member first */
+            lua_pushvalue(L, -2);
+            if (lua_rawget(L, base) != LUA_TNIL) dec_duplicate(d, open, -3);
+            lua_pop(L, 1);
+            lua_rawset(L, base);
+        }
+    } else {
+        lua_createtable(L, n, 0);
+        lua_replace(L, base);
+        for (; n > 0; n--) lua_rawseti(L, base, n);
+    }
+}
+
 static void dec_object(dec *d) {
     lua_State *L = d->L;
-    const unsigned char *p, *e = d->end;
+    const unsigned char *open = d->p, *p, *e = d->end;
+    int base, n = 0, built = 0;
     dec_enter(d);
-    lua_createtable(L, 0, 0);
-    p = skip_ws(d->p + 1, e);
-    if (p < e && *p == '}') { d->p = p + 1; d->depth--; return; }
-    for (;;) {
+    lua_pushnil(L);
+    base = lua_gettop(L);
+    p = skip_ws(open + 1, e);
+    if (p < e && *p == '}') p++;
+    else for (;;) {
         if (p >= e || *p != '"') {
             if (p >= e) dec_unexpected(d, p);
             dec_fail(d, p, "expected string key");
         }
+        if (!built && (n == BATCH || !lua_checkstack(L, 4))) { dec_build(d, base, n, 1, open); built = 1; }
         d->p = p;
         dec_string(d);
-        lua_pushvalue(L, -1);
-        if (lua_rawget(L, -3) != LUA_TNIL) {   /* one lookup per key buys parser-differential safety */
-            size_t kl, i;
-            const unsigned char *k = (const unsigned char *)lua_tolstring(L, -2, &kl);
-            int show = kl <= 64;   /* name the key only when it is short printable ASCII */
-            for (i = 0; i < kl && show; i++) show = plain[k[i]] && k[i] != 0x7F;
-            lua_pushfstring(L, show ? "duplicate key \"%s\"" : "duplicate key", (const char *)k);
-            dec_fail(d, p, lua_tostring(L, -1));
+        if (built) {   /* one lookup per key buys parser-differential safety */
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, base) != LUA_TNIL) dec_duplicate(d, open, -2);
+            lua_pop(L, 1);
         }
-        lua_pop(L, 1);
         p = skip_ws(d->p, e);
         if (p >= e || *p != ':') { if (p >= e) dec_unexpected(d, p); dec_fail(d, p, "expected ':'"); }
         d->p = p + 1;
         dec_value(d);
-        lua_rawset(L, -3);
+        if (built) lua_rawset(L, base); else n++;
         p = skip_ws(d->p, e);
         if (p < e && *p == ',') { p = skip_ws(p + 1, e); continue; }
-        if (p < e && *p == '}') break;
+        if (p < e && *p == '}') { p++; break; }
         if (p >= e) dec_unexpected(d, p);
         dec_fail(d, p, "expected ',' or '}'");
     }
-    d->p = p + 1;
+    if (!built) dec_build(d, base, n, 1, open);
+    d->p = p;
     d->depth--;
 }
 
 static void dec_array(dec *d) {
     lua_State *L = d->L;
     const unsigned char *p, *e = d->end;
-    lua_Integer n = 0;
+    int base, n = 0, built = 0;
     dec_enter(d);
-    lua_createtable(L, 0, 0);
+    lua_pushnil(L);
+    base = lua_gettop(L);
     p = skip_ws(d->p + 1, e);
     if (p < e && *p == ']') p++;
-    else {
-        for (;;) {
-            d->p = p;
-            dec_value(d);
-            lua_rawseti(L, -2, ++n);
-            p = skip_ws(d->p, e);
-            if (p < e && *p == ',') { p++; continue; }
-            if (p < e && *p == ']') { p++; break; }
-            if (p >= e) dec_unexpected(d, p);
-            dec_fail(d, p, "expected ',' or ']'");
-        }
+    else for (;;) {
+        if (!built && (n == BATCH || !lua_checkstack(L, 3))) { dec_build(d, base, n, 0, NULL); built = 1; }
+        d->p = p;
+        dec_value(d);
+        if (built) lua_rawseti(L, base, ++n); else n++;
+        p = skip_ws(d->p, e);
+        if (p < e && *p == ',') { p++; continue; }
+        if (p < e && *p == ']') { p++; break; }
+        if (p >= e) dec_unexpected(d, p);
+        dec_fail(d, p, "expected ',' or ']'");
     }
+    if (!built) dec_build(d, base, n, 0, NULL);
     lua_pushvalue(L, d->amt);
-    lua_setmetatable(L, -2);
+    lua_setmetatable(L, base);
     d->p = p;
     d->depth--;
 }
@@ -557,10 +618,16 @@ static inline void enc_char(enc *e, char c) {
 static void enc_string(enc *e, const char *str, size_t len, const path *pe, int key) {
     const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
     size_t m;
+    if ((p = scan_plain(p, end)) == end) {   /* nothing to escape or validate: one copy */
+        if (e->cap - e->n < len + 2) enc_grow(e, len + 2);
+        e->b[e->n] = '"';
+        memcpy(e->b + e->n + 1, str, len);
+        e->b[e->n + len + 1] = '"';
+        e->n += len + 2;
+        return;
+    }
     enc_char(e, '"');
-    for (;;) {
-        while (p < end && plain[*p]) p++;
-        if (p >= end) break;
+    for (; p < end; p = scan_plain(p, end)) {
         if (*p >= 0x80) {
             if (!(m = utf8_seq(p, end))) enc_fail(e, pe, 0, key ? "invalid UTF-8 in object key" : "invalid UTF-8 in string", "");
             p += m;
@@ -596,6 +663,35 @@ static void enc_int(enc *e, lua_Integer v, const char *suffix) {
     enc_put(e, q, (size_t)(tmp + 24 + sl - q));
 }
 
+/* Fixed notation with the fewest decimals k that reads back as v, when that needs at most 15 significant digits and
+ * 1e-4 <= |v| < 1e15: then it is exactly what %.15g prints, found without printf/strtod. Returns 0 otherwise. */
+static int float_fast(char *out, double v) {
+    double a = fabs(v), r = 0;
+    char dig[24];
+    int k, nd = 0, len = 0;
+    uint64_t u;
+    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    for (k = 1; k <= 15; k++) {
+        r = nearbyint(a * pow10tab[k]);
+        if (r >= 1e15) return 0;
+        if (r / pow10tab[k] == a) break;   /* r and 10^k are exact, so this division is the strtod of "r e-k" */
+    }
+    if (k > 15) return 0;
+    for (u = (uint64_t)r; u; u /= 10) dig[nd++] = (char)('0' + u % 10);
+    if (v < 0) out[len++] = '-';
+    if (nd <= k) {
+        out[len++] = '0';
+        out[len++] = '.';
+        while (nd < k--) out[len++] = '0';
+        while (nd) out[len++] = dig[--nd];
+    } else {
+        while (nd > k) out[len++] = dig[--nd];
+        out[len++] = '.';
+        while (nd) out[len++] = dig[--nd];
+    }
+    return len;
+}
+
 static void enc_float(enc *e, double v, const path *pe) {
     char tmp[48], point;
     int len = 0, prec, i, plainint = 1;
@@ -606,6 +702,7 @@ static void enc_float(enc *e, double v, const path *pe) {
         else enc_int(e, (lua_Integer)v, ".0");
         return;
     }
+    if ((len = float_fast(tmp, v)) != 0) { enc_put(e, tmp, (size_t)len); return; }
     for (prec = 15; prec <= 17; prec++) {
         len = snprintf(tmp, sizeof tmp - 2, "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) break;
@@ -631,12 +728,15 @@ static int key_cmp(const void *a, const void *b) {
 }
 
 static void sort_keys(keyrec *r, size_t n) {
-    size_t i, j;
-    if (n > 48) { qsort(r, n, sizeof *r, key_cmp); return; }
-    for (i = 1; i < n; i++) {   /* insertion sort: no allocation, fast for typical object sizes */
+    size_t i, lo, hi, mid;
+    if (n > 64) { qsort(r, n, sizeof *r, key_cmp); return; }
+    for (i = 1; i < n; i++) {   /* binary insertion: few comparisons, one memmove, no allocation */
         keyrec t = r[i];
-        for (j = i; j > 0 && key_less(&t, &r[j - 1]); j--) r[j] = r[j - 1];
-        r[j] = t;
+        for (lo = 0, hi = i; lo < hi;) {
+            mid = (lo + hi) / 2;
+            if (key_less(&t, &r[mid])) hi = mid; else lo = mid + 1;
+        }
+        if (lo < i) { memmove(r + lo + 1, r + lo, (i - lo) * sizeof *r); r[lo] = t; }
     }
 }
 
@@ -652,6 +752,9 @@ static void add_keyrec(enc *e, const char *s, size_t len, int slot) {
         e->r = nr;
         e->rcap = cap;
     }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len >= 8) { memcpy(&pre, s, 8); pre = __builtin_bswap64(pre); } else
+#endif
     for (i = 0; i < 8 && i < len; i++) pre |= (uint64_t)(unsigned char)s[i] << (56 - 8 * i);
     k = &e->r[e->rn++];
     k->pre = pre;
@@ -668,7 +771,7 @@ static void enc_table(enc *e, int t, const path *pe) {
     int kind = 0, top = lua_gettop(L);   /* kind: 0 unmarked, 1 array marker, 2 object marker */
     size_t base = e->rn, cnt, i;
     lua_Integer count = 0, max = 0;
-    int ints = 0;
+    int ints = 0, slot = top + 1, room = 0;
     path child;
     if (++e->depth > e->maxdepth) {
         char pre[64];
@@ -683,7 +786,7 @@ static void enc_table(enc *e, int t, const path *pe) {
     }
     /* One raw traversal classifies the keys; string keys are recorded with their values kept on the stack. */
     lua_pushnil(L);
-    while (lua_next(L, t)) {
+    while (lua_next(L, t)) {   /* the key is at slot, its value at slot + 1 */
         int kt = lua_type(L, -2);
         if (kt == LUA_TSTRING) {
             size_t kl;
@@ -691,9 +794,12 @@ static void enc_table(enc *e, int t, const path *pe) {
             if (kind == 1) enc_fail(e, pe, 0, "cannot encode array", ": string key in a json.array table");
             if (ints) enc_fail(e, pe, 0, "cannot encode table", ": mixed integer and string keys");
             ks = lua_tolstring(L, -2, &kl);
-            if (e->rn - base < KEEP_MAX && lua_checkstack(L, 4)) {
-                add_keyrec(e, ks, kl, lua_gettop(L));
+            if (room < 2 && e->rn - base < KEEP_MAX && lua_checkstack(L, 66)) room = 64;   /* checked in bulk */
+            if (room >= 2) {
+                add_keyrec(e, ks, kl, ++slot);
                 lua_pushvalue(L, -2);   /* [k v k]: v stays, the copy of k drives lua_next */
+                slot++;
+                room -= 2;
             } else {
                 add_keyrec(e, ks, kl, 0);
                 lua_pop(L, 1);
@@ -793,16 +899,33 @@ static void encode_core(lua_State *L, int idx, void *null, const void *amt, cons
     e.amt = amt;
     e.omt = omt;
     e.r = NULL;
-    e.rn = e.rcap = 0;
-    lua_pushnil(L);
+    e.rn = e.rcap = e.n = 0;
+    /* Reuse the buffers of this state's previous encode (allocation and the GC work it drives are a large part of a
+     * small encode). They leave the registry while in use, in case a finalizer run by an allocation encodes too. */
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &rec_key) == LUA_TUSERDATA) {
+        e.r = lua_touserdata(L, -1);
+        e.rcap = lua_rawlen(L, -1) / sizeof(keyrec);
+    }
     e.ridx = lua_gettop(L);
-    e.n = 0;
-    e.cap = e.maxbytes && e.maxbytes < 1024 ? e.maxbytes : 1024;
-    e.b = lua_newuserdatauv(L, e.cap, 0);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &buf_key) == LUA_TUSERDATA) {
+        e.b = lua_touserdata(L, -1);
+        e.cap = lua_rawlen(L, -1);
+    } else {
+        lua_pop(L, 1);
+        e.cap = 2048;
+        e.b = lua_newuserdatauv(L, e.cap, 0);
+    }
     e.bidx = lua_gettop(L);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &rec_key);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &buf_key);
     root.up = NULL;
     enc_value(&e, idx, &root);
+    if (e.maxbytes && e.n > e.maxbytes) enc_grow(&e, e.n);   /* a reused buffer may exceed the limit: raises */
     lua_pushlstring(L, e.b, e.n);
+    if (e.cap <= CACHE_MAX) { lua_pushvalue(L, e.bidx); lua_rawsetp(L, LUA_REGISTRYINDEX, &buf_key); }
+    if (e.r && e.rcap * sizeof(keyrec) <= CACHE_MAX) { lua_pushvalue(L, e.ridx); lua_rawsetp(L, LUA_REGISTRYINDEX, &rec_key); }
 }
 
 int clua_json_encode(lua_State *L) {

@@ -25,6 +25,15 @@ uint64_t clua_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* "file:line: " of the function at call-stack `level`, without allocating (lua_getinfo "Sl" fills lua_Debug's own
+ * buffer), so it also works when the state is out of memory. Empty when the level is a C function. */
+static void clua_where(lua_State *L, int level, char *out, size_t size) {
+    lua_Debug ar;
+    out[0] = '\0';
+    if (lua_getstack(L, level, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+        snprintf(out, size, "%s:%d: ", ar.short_src, ar.currentline);
+}
+
 static void clua_record_fault(clua_sandbox *sb, int kind, const char *message) {
     if (sb->fault != CLUA_FAULT_NONE) return; /* the first cause is the one worth reporting */
     sb->fault = kind;
@@ -80,16 +89,18 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
     if (sb->fault != CLUA_FAULT_NONE) clua_raise_recorded(L, sb);
     const clua_limits *lim = &sb->limits;
     sb->instr_used += lim->hook_interval;
-    char message[200];
+    char message[sizeof sb->fault_message];
+    char where[200];
+    clua_where(L, 0, where, sizeof where);
     if (lim->instructions > 0 && sb->instr_used > lim->instructions) {
-        snprintf(message, sizeof message, "instruction budget of %lld exceeded", (long long)lim->instructions);
+        snprintf(message, sizeof message, "%sinstruction budget of %lld exceeded", where, (long long)lim->instructions);
         clua_record_fault(sb, CLUA_FAULT_CPU, message);
         clua_raise_recorded(L, sb);
     }
     if (lim->cpu_ns > 0 && sb->slice_start_ns != 0) {
         int64_t ran = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_ns);
         if (ran > lim->cpu_ns) {
-            snprintf(message, sizeof message, "running-time budget of %lld ms exceeded",
+            snprintf(message, sizeof message, "%srunning-time budget of %lld ms exceeded", where,
                      (long long)(lim->cpu_ns / 1000000));
             clua_record_fault(sb, CLUA_FAULT_CPU, message);
             clua_raise_recorded(L, sb);
@@ -99,7 +110,7 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
         /* lua_getstack walks at most min(depth, call_depth) frames: cheap for the shallow stacks of normal code. */
         lua_Debug probe;
         if (lua_getstack(L, lim->call_depth, &probe)) {
-            snprintf(message, sizeof message, "call depth limit of %d exceeded", lim->call_depth);
+            snprintf(message, sizeof message, "%scall depth limit of %d exceeded", where, lim->call_depth);
             clua_record_fault(sb, CLUA_FAULT_STACK, message);
             clua_raise_recorded(L, sb);
         }
@@ -121,11 +132,10 @@ static int clua_raise_fault_v(lua_State *L, int level, int kind, const char *fmt
     vsnprintf(message, sizeof message, fmt, ap);
     if (sb == NULL || !sb->enabled) return luaL_error(L, "%s", message);
     /* Prefix the plugin's location, as luaL_error would, so the report names the line that caused it. */
-    luaL_where(L, level);
-    const char *where = lua_tostring(L, -1);
+    char where[200];
+    clua_where(L, level, where, sizeof where);
     char located[sizeof sb->fault_message];
-    snprintf(located, sizeof located, "%s%s", where ? where : "", message);
-    lua_pop(L, 1);
+    snprintf(located, sizeof located, "%s%s", where, message);
     clua_record_fault(sb, kind, located);
     clua_raise_recorded(L, sb);
     return 0; /* not reached */

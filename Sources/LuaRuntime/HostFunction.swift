@@ -1,4 +1,5 @@
 import CLuaShim
+import Foundation
 
 /// A function the host offers to Lua, implemented in Swift.
 ///

@@ -38,6 +38,7 @@ enum HostModules {
         HostFunction("crypto.uuid") { _ in .values([.text(UUID().uuidString.lowercased())]) },
         HostFunction("crypto.constant_time_equal", constantTimeEqual),
         HostFunction("module.source", moduleSource),
+        HostFunction("fixtures.read", fixturesRead),
     ]
 
     /// The longest sleep a plugin may ask for: waiting longer belongs to the scheduler, not to one invocation.
@@ -131,6 +132,29 @@ enum HostModules {
             difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
         }
         return .values([.bool(difference == 0)])
+    }
+
+    /// Reads a file of the plugin's own folder (test fixtures, value maps shipped with the plugin). The path must be
+    /// relative and stay inside the folder, symbolic links included.
+    private static func fixturesRead(_ call: borrowing HostCall) -> HostOutcome {
+        guard case .success(let pathBytes) = call.string(1) else { return .error("fixtures.read: path must be a string") }
+        let path = String(decoding: pathBytes, as: UTF8.self)
+        guard let root = call.context.pluginRoot else { return .error("fixtures.read: this chunk has no plugin folder") }
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains(".."), !path.contains("\0") else {
+            return .error("fixtures.read: '\(path)' must be a relative path inside the plugin folder")
+        }
+        let base = root.resolvingSymlinksInPath().standardizedFileURL.path
+        let url = root.appendingPathComponent(path).resolvingSymlinksInPath().standardizedFileURL
+        guard url.path.hasPrefix(base + "/") else {
+            return .error("fixtures.read: '\(path)' leaves the plugin folder")
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              (attributes[.type] as? FileAttributeType) == .typeRegular,
+              let data = FileManager.default.contents(atPath: url.path) else {
+            return .error("fixtures.read: no file \(PluginPaths.display(root.appendingPathComponent(path)))")
+        }
+        guard data.count <= maxModuleBytes * 8 else { return .error("fixtures.read: \(path) is larger than 8 MiB") }
+        return .values([.string(Array(data))])
     }
 
     private static func moduleSource(_ call: borrowing HostCall) -> HostOutcome {

@@ -62,7 +62,7 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     /// Splits Lua's `chunk:line: message` into location and message. Chunk names never contain ": ", so the first
     /// `:<digits>:` ends the location.
     static func splitLocation(_ text: String) -> (location: String?, message: String) {
-        guard let colon = text.firstRange(of: /:(\d+): /) else { return (nil, text) }
+        guard let colon = text.firstRange(of: #/:(\d+): /#) else { return (nil, text) }
         let location = String(text[..<colon.lowerBound]) + ":" + text[colon].dropFirst().dropLast(2)
         guard !location.isEmpty, !location.contains("\n") else { return (nil, text) }
         return (location, String(text[colon.upperBound...]))

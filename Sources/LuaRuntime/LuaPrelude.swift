@@ -157,9 +157,11 @@ local crypto = {
   uuid = hostfns["crypto.uuid"], constant_time_equal = hostfns["crypto.constant_time_equal"],
 }
 
+local fixtures = { read = hostfns["fixtures.read"] }
+
 local host_modules = {
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
-  crypto = readonly("crypto", crypto),
+  crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures),
 }
 local forbidden_modules = { io = true, os = true, debug = true, package = true, ffi = true, jit = true,
                             socket = true, lfs = true, posix = true, ["string.buffer"] = true }

@@ -1,11 +1,17 @@
+import Foundation
+
 extension LuaState {
     /// Runs `function` to completion as one invocation, performing the host operations it waits for.
     ///
     /// Runs on the caller's executor (`nonisolated(nonsending)`), so an actor that owns the state keeps owning it across
-    /// the awaits; other invocations of the same state may run while this one waits (that is the point).
+    /// the awaits; other invocations of the same state may run while this one waits (that is the point). The
+    /// invocation's wall-clock deadline (`wall_ms`) bounds its waits; its instruction and running-time budgets carry
+    /// across them.
     nonisolated(nonsending) public func run(
         _ function: LuaFunctionRef, arguments: [LuaArgument], resultMode: ResultMode = .json
     ) async throws(LuaError) -> InvocationResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let wallLimit = limitsEnabled && limits.wallMilliseconds > 0 ? UInt64(limits.wallMilliseconds) * 1_000_000 : nil
         let invocation = try startInvocation(function, arguments: arguments)
         while true {
             switch resume(invocation, resultMode: resultMode) {
@@ -14,12 +20,33 @@ extension LuaState {
             case .failed(let error):
                 throw error
             case .waiting(let operation):
-                invocation.completion = await operation.perform()
-                if Task.isCancelled && invocation.completion == nil {
-                    abandon(invocation)
-                    throw LuaError(kind: .runtime, message: "cancelled", plugin: context.pluginName)
+                guard let wallLimit else {
+                    invocation.completion = await operation.perform()
+                    continue
                 }
+                let elapsed = DispatchTime.now().uptimeNanoseconds - started
+                let outcome: HostOutcome? = elapsed >= wallLimit ? nil : await Self.race(operation, within: wallLimit - elapsed)
+                guard let outcome else {
+                    throw abandon(invocation, with: LuaError(
+                        kind: .cpu, message: "wall-clock deadline of \(limits.wallMilliseconds) ms exceeded while waiting for \(operation.name)",
+                        plugin: context.pluginName))
+                }
+                invocation.completion = outcome
             }
+        }
+    }
+
+    /// The operation's outcome, or nil when `nanoseconds` pass first (the operation is then cancelled).
+    private static func race(_ operation: HostOperation, within nanoseconds: UInt64) async -> HostOutcome? {
+        await withTaskGroup(of: HostOutcome?.self) { group in
+            group.addTask { await operation.perform() }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: nanoseconds)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -35,9 +62,9 @@ extension LuaState {
         case .failed(let error):
             throw error
         case .waiting(let operation):
-            abandon(invocation)
-            throw LuaError(kind: .runtime, message: "\(operation.name) waits for I/O, which this synchronous call cannot do",
-                           plugin: context.pluginName)
+            throw abandon(invocation, with: LuaError(
+                kind: .runtime, message: "\(operation.name) waits for I/O, which this synchronous call cannot do",
+                plugin: context.pluginName))
         }
     }
 }

@@ -24,6 +24,9 @@ public final class LuaState {
     /// Set when a limit breach may have left plugin state half-updated; the owner replaces the state when idle.
     public private(set) var needsRecycle = false
     public private(set) var invocationsInFlight = 0
+    /// Instructions (VM instructions plus charged C work) and running time of the last invocation that ended.
+    public private(set) var lastInstructions: Int64 = 0
+    public private(set) var lastCPUNanoseconds: Int64 = 0
 
     /// Creates the state, its allocator and hook with `limits`, and the sandboxed environment.
     /// `limitsEnabled: false` exists only for the benchmark baseline ("same host with limits off").
@@ -290,11 +293,15 @@ public final class LuaState {
         return .finished(result)
     }
 
-    /// Abandons an invocation that will not be resumed (its task was cancelled).
-    func abandon(_ invocation: Invocation) {
-        guard !closed else { return }
-        invocationsInFlight -= 1
-        clua_unref(L, invocation.ref)
+    /// Ends an invocation that will not be resumed (its wall-clock deadline passed while it waited, or its task was
+    /// cancelled): its coroutine's to-be-closed variables are closed and the coroutine forgotten.
+    func abandon(_ invocation: Invocation, with error: LuaError) -> LuaError {
+        do { try enter() } catch { return error }
+        defer { leave() }
+        context.current = invocation
+        defer { context.current = nil }
+        clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds)
+        return finishWithError(invocation, error)
     }
 
     // MARK: - Internals
@@ -326,6 +333,8 @@ public final class LuaState {
 
     private func finish(_ invocation: Invocation, clean: Bool) {
         invocationsInFlight -= 1
+        lastInstructions = invocation.instructions
+        lastCPUNanoseconds = invocation.cpuNanoseconds
         if clean {
             recycleThreadIfClean(invocation.thread, invocation.ref)
         } else {

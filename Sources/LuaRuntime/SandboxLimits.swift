@@ -11,6 +11,8 @@ public struct SandboxLimits: Sendable, Equatable, Codable {
     public var instructions: Int64
     /// Running time per invocation in milliseconds (time spent waiting for host I/O does not count).
     public var cpuMilliseconds: Int64
+    /// Wall-clock time per invocation in milliseconds, waits for host I/O included (monotonic clock).
+    public var wallMilliseconds: Int64
     /// Lua call depth of one coroutine.
     public var callDepth: Int
     /// Largest string `string.rep`, `string.format`, `table.concat` and `string.gsub` may build.
@@ -24,11 +26,12 @@ public struct SandboxLimits: Sendable, Equatable, Codable {
     /// Instructions between two budget checks of the count hook.
     public var hookInterval: Int
 
-    public init(memoryBytes: Int, instructions: Int64, cpuMilliseconds: Int64, callDepth: Int, stringBytes: Int,
-                patternSteps: Int64, jsonBytes: Int, jsonDepth: Int, hookInterval: Int) {
+    public init(memoryBytes: Int, instructions: Int64, cpuMilliseconds: Int64, wallMilliseconds: Int64, callDepth: Int,
+                stringBytes: Int, patternSteps: Int64, jsonBytes: Int, jsonDepth: Int, hookInterval: Int) {
         self.memoryBytes = memoryBytes
         self.instructions = instructions
         self.cpuMilliseconds = cpuMilliseconds
+        self.wallMilliseconds = wallMilliseconds
         self.callDepth = callDepth
         self.stringBytes = stringBytes
         self.patternSteps = patternSteps
@@ -38,7 +41,8 @@ public struct SandboxLimits: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case memoryBytes = "memory_bytes", instructions, cpuMilliseconds = "cpu_ms", callDepth = "call_depth"
+        case memoryBytes = "memory_bytes", instructions, cpuMilliseconds = "cpu_ms", wallMilliseconds = "wall_ms"
+        case callDepth = "call_depth"
         case stringBytes = "string_bytes", patternSteps = "pattern_steps", jsonBytes = "json_bytes"
         case jsonDepth = "json_depth", hookInterval = "hook_interval"
     }
@@ -59,6 +63,7 @@ public struct SandboxLimits: Sendable, Equatable, Codable {
         nonNegative("memory_bytes", Int64(memoryBytes))
         nonNegative("instructions", instructions)
         nonNegative("cpu_ms", cpuMilliseconds)
+        nonNegative("wall_ms", wallMilliseconds)
         nonNegative("call_depth", Int64(callDepth))
         nonNegative("string_bytes", Int64(stringBytes))
         nonNegative("pattern_steps", patternSteps)

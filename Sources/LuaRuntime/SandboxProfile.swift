@@ -55,7 +55,7 @@ public struct SandboxProfile: Sendable, Equatable {
         guard let limitsMap = top["limits"] as? [String: Any] else {
             throw LoadError(file: file, problem: "missing mapping 'limits'")
         }
-        let keys = ["memory_bytes", "instructions", "cpu_ms", "call_depth", "string_bytes", "pattern_steps",
+        let keys = ["memory_bytes", "instructions", "cpu_ms", "wall_ms", "call_depth", "string_bytes", "pattern_steps",
                     "json_bytes", "json_depth", "hook_interval"]
         if let unknown = limitsMap.keys.filter({ !keys.contains($0) }).sorted().first {
             throw LoadError(file: file, problem: "unknown key 'limits.\(unknown)' (expected \(keys.joined(separator: ", ")))")
@@ -67,7 +67,7 @@ public struct SandboxProfile: Sendable, Equatable {
         }
         let limits = SandboxLimits(
             memoryBytes: Int(try int("memory_bytes")), instructions: try int("instructions"),
-            cpuMilliseconds: try int("cpu_ms"), callDepth: Int(try int("call_depth")),
+            cpuMilliseconds: try int("cpu_ms"), wallMilliseconds: try int("wall_ms"), callDepth: Int(try int("call_depth")),
             stringBytes: Int(try int("string_bytes")), patternSteps: try int("pattern_steps"),
             jsonBytes: Int(try int("json_bytes")), jsonDepth: Int(try int("json_depth")),
             hookInterval: Int(try int("hook_interval")))
