@@ -8,7 +8,8 @@
  * capture and error message is what stock Lua produces — but charges every elementary step to a budget
  * (limits.pattern_steps) and raises a CLUA_FAULT_LIMIT fault when the budget runs out.
  *
- * Written from the manual's specification; not derived from lstrlib.c.
+ * Written from the manual's specification. The backtracking order (and the points where it recurses) is dictated by
+ * the results stock Lua must be matched on, but the code is our own, not derived from lstrlib.c.
  */
 #include "clua.h"
 
@@ -26,10 +27,7 @@
 
 #define uch(c) ((unsigned char)(c))
 
-typedef struct pm_capture {
-    const char *at;
-    ptrdiff_t len;           /* bytes, or PM_OPEN / PM_POSITION */
-} pm_capture;
+typedef struct pm_capture { const char *at; ptrdiff_t len; /* bytes, or PM_OPEN / PM_POSITION */ } pm_capture;
 
 typedef struct pm_state {
     lua_State *L;
@@ -43,9 +41,7 @@ typedef struct pm_state {
     pm_capture cap[PM_MAX_CAPTURES];
 } pm_state;
 
-/* ------------------------------------------------------------------------------------------------------------------
- * Budget
- * ---------------------------------------------------------------------------------------------------------------- */
+/* ---- Budget ---- */
 
 static void pm_budget_spent(pm_state *ms) {
     clua_raise_fault(ms->L, CLUA_FAULT_LIMIT, "string.%s: pattern matching exceeded %lld steps (subject %zu bytes)",
@@ -75,9 +71,7 @@ static inline void pm_restart(pm_state *ms) {
     PM_CHARGE(ms, 1);
 }
 
-/* ------------------------------------------------------------------------------------------------------------------
- * Single-character items
- * ---------------------------------------------------------------------------------------------------------------- */
+/* ---- Single-character items ---- */
 
 /* %a, %d, … use <ctype.h> at match time, like stock Lua, so the C locale decides membership. An upper-case class
  * letter is the complement; any other character after '%' stands for itself. */
@@ -148,11 +142,9 @@ static const char *pm_item_end(pm_state *ms, const char *p) {
     return q + 1;
 }
 
-/* ------------------------------------------------------------------------------------------------------------------
- * The backtracking matcher. Recursion happens only where an alternative must be remembered (quantifiers other than
- * a plain single item, captures), never per subject character, so C stack use is bounded by PM_MAX_DEPTH.
- * ---------------------------------------------------------------------------------------------------------------- */
-
+/* ---- The backtracking matcher ----
+ * It recurses only where an alternative must be remembered (a quantified item, a capture), never per subject
+ * character, so C stack use is bounded by PM_MAX_DEPTH whatever the subject length. */
 static const char *pm_run(pm_state *ms, const char *s, const char *p);
 
 /* x* and x+: take as many as possible, then give back one at a time. */
@@ -210,11 +202,8 @@ static const char *pm_balance(pm_state *ms, const char *s, const char *p) {
     open = uch(p[0]);
     close = uch(p[1]);
     for (t = s + 1; t < ms->subj_end; t++) {
-        if (uch(*t) == close) {
-            if (--nest == 0) break;
-        } else if (uch(*t) == open) {
-            nest++;
-        }
+        if (uch(*t) == close) { if (--nest == 0) break; }
+        else if (uch(*t) == open) nest++;
     }
     PM_CHARGE(ms, t - s);
     return t < ms->subj_end ? t + 1 : NULL;
@@ -277,13 +266,12 @@ static const char *pm_run(pm_state *ms, const char *s, const char *p) {
         ep = pm_item_end(ms, p);
         ok = s < ms->subj_end && pm_item_has(ms, uch(*s), p, ep);
         switch (*ep) {
-        case '?':
-            if (ok) {
-                const char *r = pm_run(ms, s + 1, ep + 1);
-                if (r) { s = r; goto out; }
-            }
+        case '?': {
+            const char *r = ok ? pm_run(ms, s + 1, ep + 1) : NULL;
+            if (r) { s = r; goto out; }
             p = ep + 1;
             continue;
+        }
         case '+':
             s = ok ? pm_greedy(ms, s + 1, p, ep) : NULL;
             goto out;
@@ -307,34 +295,37 @@ out:
     return s;
 }
 
-/* ------------------------------------------------------------------------------------------------------------------
- * Start-position scanning shared by find, match, gmatch and gsub
- * ---------------------------------------------------------------------------------------------------------------- */
+/* ---- Start-position scanning shared by find, match, gmatch and gsub ---- */
 
-/* If the pattern must begin with one character accepted by a single item, returns that item's end (and the start
- * positions where the item fails can be skipped without running the matcher); otherwise NULL. Only called when at
- * least one start position will be tried, because it may raise the same malformed-pattern error the first attempt
- * would. */
-static const char *pm_first_item(pm_state *ms, const char *p) {
-    const char *ep;
-    if (p >= ms->pat_end || *p == '(' || *p == ')') return NULL;
-    if (*p == '$' && p + 1 == ms->pat_end) return NULL;
-    if (*p == PM_ESC && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) return NULL;
-    ep = pm_item_end(ms, p);
-    if (*ep == '*' || *ep == '?' || *ep == '-') return NULL;   /* may match empty */
-    return ep;
+/* A start-position filter: when every match must begin with one character accepted by a single item, start
+ * positions where that item fails can be skipped without entering the matcher. */
+typedef struct pm_first { const char *p, *ep; } pm_first;   /* the item [p, ep); p == NULL: no filter */
+
+/* Leading captures consume nothing, so the filter looks through a few of them (few enough that stock Lua could not
+ * have raised "too many captures" or "pattern too complex" before reaching the item). Only called when at least one
+ * start position will be tried, because it may raise the same malformed-pattern error the first attempt would. */
+static pm_first pm_first_item(pm_state *ms, const char *p) {
+    pm_first f = { NULL, NULL };
+    int opens = 0;
+    while (p < ms->pat_end && *p == '(' && opens++ < 8) p += (p[1] == ')') ? 2 : 1;
+    if (p >= ms->pat_end || *p == '(' || *p == ')') return f;
+    if (*p == '$' && p + 1 == ms->pat_end) return f;
+    if (*p == PM_ESC && (p[1] == 'b' || p[1] == 'f' || (p[1] >= '0' && p[1] <= '9'))) return f;
+    f.ep = pm_item_end(ms, p);
+    if (*f.ep != '*' && *f.ep != '?' && *f.ep != '-') f.p = p;   /* those may match empty: no filter */
+    return f;
 }
 
 /* Next start position at or after s (up to and including subj_end) where a match may begin. Skipped positions are
  * charged as if tried: a start and a failed item each. */
-static const char *pm_next_start(pm_state *ms, const char *s, const char *p, const char *first) {
+static const char *pm_next_start(pm_state *ms, const char *s, pm_first f) {
     const char *t = s;
-    if (!first) return s;
-    if (first == p + 1 && *p != '.' && *p != '[') {   /* a literal: let memchr find it */
-        t = memchr(s, *p, (size_t)(ms->subj_end - s));
+    if (!f.p) return s;
+    if (f.ep == f.p + 1 && *f.p != '.') {   /* a literal: let memchr find it */
+        t = memchr(s, *f.p, (size_t)(ms->subj_end - s));
         if (!t) t = ms->subj_end;
     } else {
-        while (t < ms->subj_end && !pm_item_has(ms, uch(*t), p, first)) t++;
+        while (t < ms->subj_end && !pm_item_has(ms, uch(*t), f.p, f.ep)) t++;
     }
     PM_CHARGE(ms, 2 * (t - s));
     return t;
@@ -372,12 +363,8 @@ static size_t pm_start_offset(lua_Integer pos, size_t len) {
 /* find treats the pattern as plain text when it contains none of these. */
 static int pm_has_specials(const char *p, size_t pl) {
     size_t i;
-    for (i = 0; i < pl; i++) {
-        switch (p[i]) {
-        case '^': case '$': case '*': case '+': case '?': case '.': case '(': case '[': case '%': case '-': return 1;
-        default: break;
-        }
-    }
+    for (i = 0; i < pl; i++)
+        if (p[i] != '\0' && strchr("^$*+?.([%-", p[i])) return 1;
     return 0;
 }
 
@@ -403,7 +390,8 @@ static int pm_find_or_match(lua_State *L, int is_find) {
     const char *s = luaL_checklstring(L, 1, &sl);
     const char *p = luaL_checklstring(L, 2, &pl);
     size_t init = pm_start_offset(luaL_optinteger(L, 3, 1), sl);
-    const char *at, *e, *first;
+    const char *at, *e;
+    pm_first first = { NULL, NULL };
     int anchored;
     pm_state ms;
     if (init > sl) { luaL_pushfail(L); return 1; }
@@ -416,9 +404,9 @@ static int pm_find_or_match(lua_State *L, int is_find) {
     }
     anchored = (pl > 0 && *p == '^');
     if (anchored) p++;
-    first = anchored ? NULL : pm_first_item(&ms, p);
+    if (!anchored) first = pm_first_item(&ms, p);
     for (at = s + init;; at++) {
-        at = pm_next_start(&ms, at, p, first);
+        at = pm_next_start(&ms, at, first);
         pm_restart(&ms);
         if ((e = pm_run(&ms, at, p)) != NULL) {
             if (!is_find) return pm_push_captures(&ms, at, e);
@@ -435,11 +423,9 @@ static int pm_find_or_match(lua_State *L, int is_find) {
 int clua_str_find(lua_State *L) { return pm_find_or_match(L, 1); }
 int clua_str_match(lua_State *L) { return pm_find_or_match(L, 0); }
 
-/* ------------------------------------------------------------------------------------------------------------------
- * gmatch: the iterator keeps offsets (not pointers) in a userdata upvalue; subject and pattern are upvalues too, which
- * keeps them alive.
- * ---------------------------------------------------------------------------------------------------------------- */
-
+/* ---- gmatch ----
+ * The iterator keeps offsets (not pointers) in a userdata upvalue; subject and pattern are upvalues too, which keeps
+ * them alive for as long as the iterator exists. */
 typedef struct pm_iter {
     size_t next;   /* offset to resume scanning from; may be len + 1 (exhausted) */
     size_t last;   /* end offset of the previous match, SIZE_MAX before the first; an empty match may not end there */
@@ -450,14 +436,15 @@ static int pm_gmatch_step(lua_State *L) {
     const char *s = lua_tolstring(L, lua_upvalueindex(1), &sl);
     const char *p = lua_tolstring(L, lua_upvalueindex(2), &pl);
     pm_iter *it = (pm_iter *)lua_touserdata(L, lua_upvalueindex(3));
-    const char *at, *e, *first;
+    const char *at, *e;
+    pm_first first;
     pm_state ms;
     if (it->next > sl) return 0;
     pm_init(&ms, L, s, sl, p, pl, "gmatch");
     /* no '^' anchor here: the manual says it would prevent iteration, and 5.4 treats it as a literal */
     first = pm_first_item(&ms, p);
     for (at = s + it->next;; at++) {
-        at = pm_next_start(&ms, at, p, first);
+        at = pm_next_start(&ms, at, first);
         pm_restart(&ms);
         if ((e = pm_run(&ms, at, p)) != NULL && (size_t)(e - s) != it->last) {
             it->next = it->last = (size_t)(e - s);
@@ -483,12 +470,10 @@ int clua_str_gmatch(lua_State *L) {
     return 1;
 }
 
-/* ------------------------------------------------------------------------------------------------------------------
- * gsub. The result accumulates in a plain byte buffer backed by a userdata at a fixed stack slot (grown by replacing
- * the slot), not a luaL_Buffer: the replacement function or __index may run in between, and luaL_Buffer requires a
- * balanced stack. The userdata comes from Lua's allocator, so it is counted and reclaimed if anything raises.
- * ---------------------------------------------------------------------------------------------------------------- */
-
+/* ---- gsub ----
+ * The result accumulates in a plain byte buffer backed by a userdata at a fixed stack slot (grown by replacing the
+ * slot), not a luaL_Buffer: the replacement function or __index may run in between, and luaL_Buffer requires a
+ * balanced stack. The userdata comes from Lua's allocator, so it is counted and reclaimed if anything raises. */
 #define PM_LOCAL_BUF 256
 
 typedef struct pm_out {
@@ -562,7 +547,8 @@ int clua_str_gsub(lua_State *L) {
     const char *p = luaL_checklstring(L, 2, &pl);
     int rt = lua_type(L, 3);
     lua_Integer max_n = luaL_optinteger(L, 4, (lua_Integer)sl + 1);
-    const char *repl = NULL, *at, *e, *first, *kept, *prev_end = NULL;
+    const char *repl = NULL, *at, *e, *kept, *prev_end = NULL;
+    pm_first first = { NULL, NULL };
     lua_Integer n = 0;
     int anchored, changed = 0;
     clua_sandbox *sb = clua_sandbox_of(L);
@@ -573,10 +559,7 @@ int clua_str_gsub(lua_State *L) {
     lua_settop(L, 4);
     lua_pushnil(L);   /* slot 5: the buffer's userdata once it outgrows b.local */
     if (rt == LUA_TNUMBER || rt == LUA_TSTRING) repl = lua_tolstring(L, 3, &rl);
-    b.L = L;
-    b.slot = 5;
-    b.data = b.local;
-    b.len = 0;
+    b.L = L, b.slot = 5, b.data = b.local, b.len = 0;
     b.limit = (sb && sb->enabled) ? sb->limits.string_bytes : 0;
     b.cap = (b.limit && b.limit < PM_LOCAL_BUF) ? b.limit : PM_LOCAL_BUF;
     pm_init(&ms, L, src, sl, p, pl, "gsub");
@@ -585,9 +568,9 @@ int clua_str_gsub(lua_State *L) {
     /* Output = buffer + subject[kept, at): unmatched text, and matches whose replacement is false/nil, are copied in
      * bulk only when a real replacement follows, and not at all when nothing changes. */
     kept = at = src;
-    first = (anchored || max_n <= 0) ? NULL : pm_first_item(&ms, p);
+    if (!anchored && max_n > 0) first = pm_first_item(&ms, p);
     while (n < max_n) {
-        at = pm_next_start(&ms, at, p, first);
+        at = pm_next_start(&ms, at, first);
         pm_restart(&ms);
         if ((e = pm_run(&ms, at, p)) != NULL && e != prev_end) {
             int replaced = 1;
@@ -621,13 +604,11 @@ int clua_str_gsub(lua_State *L) {
             at = prev_end = e;
         } else if (at < ms.subj_end) {
             at++;
-        } else {
-            break;
-        }
+        } else break;
         if (anchored) break;
     }
     if (!changed) {
-        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 1);   /* nothing replaced: the original string, whatever its size */
     } else {
         pm_out_add(&b, kept, (size_t)(ms.subj_end - kept));
         lua_pushlstring(L, b.data, b.len);
