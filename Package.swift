@@ -48,6 +48,6 @@ let package = Package(
         ),
 
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
-        .testTarget(name: "ConfluxCLITests", dependencies: ["LuaRuntime"]),
+        .testTarget(name: "ConfluxCLITests", dependencies: ["LuaRuntime", "conflux"]),
     ]
 )

@@ -1,0 +1,4 @@
+-- expect: runtime
+-- why: error(nil): the error object is nil
+
+error(nil)

@@ -1,0 +1,6 @@
+-- expect: permission
+-- why: switching the GC mode is refused
+-- message: collectgarbage
+
+collectgarbage("generational")
+return "switched"

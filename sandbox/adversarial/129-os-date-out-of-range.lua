@@ -1,0 +1,4 @@
+-- expect: runtime
+-- why: os.date of a time that cannot be represented fails cleanly
+
+return os.date("!%c", math.maxinteger)
