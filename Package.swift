@@ -48,6 +48,9 @@ let package = Package(
         ),
 
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
-        .testTarget(name: "ConfluxCLITests", dependencies: ["LuaRuntime", "conflux"]),
+        .testTarget(
+            name: "ConfluxCLITests",
+            dependencies: ["LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log")]
+        ),
     ]
 )

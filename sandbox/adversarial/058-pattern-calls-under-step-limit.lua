@@ -1,5 +1,5 @@
 -- expect: cpu
--- why: each find stays under the 5M pattern-step limit (~1M steps) but the loop repeats it: pattern work must be charged to the instruction budget/clock, or ~170 calls run between hook checks (seconds over a 250 ms budget)
+-- why: each find stays under the 5M pattern-step limit (~1M steps) but the loop repeats it: pattern work must be charged to the instruction budget/clock, or ~125 calls (hundreds of ms) run between hook checks
 -- message: budget
 
 local subject = ("a"):rep(700)

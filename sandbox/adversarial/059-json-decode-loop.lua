@@ -1,5 +1,5 @@
 -- expect: cpu
--- why: each json.decode of a 6 MiB JSON string is under the 8 MiB limit; repeating it must hit the cpu budget promptly (JSON work must be charged, or ~200 decodes run between hook checks)
+-- why: each json.decode of a 6 MiB JSON string is under the 8 MiB limit; repeating it must hit the cpu budget promptly (JSON work must be charged, or ~125 decodes, i.e. seconds, run between hook checks)
 -- message: budget
 
 local json = require("json")
