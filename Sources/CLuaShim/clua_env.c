@@ -44,6 +44,17 @@ static int clua_lua_fault(lua_State *L) {
     return clua_raise_fault_at(L, level, kind, "%s", message);
 }
 
+/* pending() raises the recorded fault, if any; is_pending() only tells (for code already handling an error). */
+static int clua_lua_pending(lua_State *L) {
+    clua_reraise_pending(L);
+    return 0;
+}
+
+static int clua_lua_is_pending(lua_State *L) {
+    lua_pushboolean(L, clua_fault_pending(L));
+    return 1;
+}
+
 typedef struct clua_setup_args {
     const char *prelude;
     size_t prelude_len;
@@ -125,6 +136,7 @@ static int clua_setup_body(lua_State *L) {
 
     luaL_requiref(L, "coroutine", luaopen_coroutine, 0);
     clua_copy_fields(L, -1, coroutine_names);
+    clua_install_charges(L, "coroutine");
     lua_setfield(L, raw, "coroutine");
     lua_pop(L, 1);
 
@@ -148,7 +160,15 @@ static int clua_setup_body(lua_State *L) {
     }
 
     lua_pushlightuserdata(L, clua_host_yield_token()); /* stack: raw, env, hostfns, token */
-    lua_pushcfunction(L, clua_lua_fault);               /* stack: …, fault */
+    lua_newtable(L);                                    /* stack: …, fault */
+    lua_pushcfunction(L, clua_lua_fault);
+    lua_setfield(L, -2, "raise");
+    lua_pushcfunction(L, clua_lua_pending);
+    lua_setfield(L, -2, "pending");
+    lua_pushcfunction(L, clua_lua_is_pending);
+    lua_setfield(L, -2, "is_pending");
+    lua_pushcfunction(L, clua_lua_check_source);
+    lua_setfield(L, -2, "check_source");
     clua_json_open(L);                                  /* stack: …, json */
 
     lua_newtable(L); /* the weak set of invocation threads, which plugin code may not resume or close */

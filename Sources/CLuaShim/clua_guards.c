@@ -48,13 +48,26 @@ enum {
     CLUA_COST_TABLE_SORT,      /* n log n in #t */
     CLUA_COST_TABLE_MOVE,      /* linear in the range e - f + 1 */
     CLUA_COST_TABLE_UNPACK,    /* linear in the range j - i + 1 */
-    CLUA_COST_ARG2_BYTES       /* linear in the length of argument 2 (tonumber with base, load of a source) */
+    CLUA_COST_ARG2_BYTES,      /* linear in the length of argument 2 (tonumber with base, load of a source) */
+    CLUA_COST_COROUTINE        /* flat: a new coroutine starts a fresh hook countdown, so creating one is charged */
 };
+
+/* What creating a coroutine costs: enough that a swarm of coroutines, none of which runs long enough to fire its own
+ * hook, still exhausts the instruction budget (and is charged often enough for the clock to be read). */
+#define CLUA_COROUTINE_UNITS 200
 
 static int64_t clua_len_units(lua_State *L, int idx) {
     size_t len = 0;
     if (lua_type(L, idx) == LUA_TSTRING) lua_tolstring(L, idx, &len); /* already a string: no conversion */
     return (int64_t)(len / CLUA_BYTES_PER_UNIT);
+}
+
+/* #t as the wrapped function will see it: __len may lie (return 2^50 for a small table) to make table.insert, remove,
+ * sort or unpack loop in C, so charge what it says. (__len runs as Lua code, under the hook.) */
+static int64_t clua_table_len(lua_State *L, int idx) {
+    if (lua_type(L, idx) != LUA_TTABLE) return 0;
+    lua_Integer n = luaL_len(L, idx);
+    return n > 0 ? (int64_t)n : 0;
 }
 
 static int64_t clua_range_units(lua_State *L, int from_idx, int to_idx, int64_t default_to) {
@@ -75,19 +88,18 @@ static int clua_charged(lua_State *L) {
     case CLUA_COST_ARG1_BYTES: units = clua_len_units(L, 1); break;
     case CLUA_COST_ARG2_BYTES: units = clua_len_units(L, 2); break;
     case CLUA_COST_ARG_COUNT: units = lua_gettop(L) / 4; break;
-    case CLUA_COST_TABLE_LEN:
-        if (lua_type(L, 1) == LUA_TTABLE) units = (int64_t)lua_rawlen(L, 1);
-        break;
+    case CLUA_COST_TABLE_LEN: units = clua_table_len(L, 1); break;
     case CLUA_COST_TABLE_SORT:
         if (lua_type(L, 1) == LUA_TTABLE) {
-            int64_t n = (int64_t)lua_rawlen(L, 1), log2n = 1;
+            int64_t n = clua_table_len(L, 1), log2n = 1;
             while ((1ll << log2n) < n && log2n < 62) log2n++;
             units = n * log2n;
         }
         break;
     case CLUA_COST_TABLE_MOVE: units = clua_range_units(L, 2, 3, 0); break;
+    case CLUA_COST_COROUTINE: units = CLUA_COROUTINE_UNITS; break;
     case CLUA_COST_TABLE_UNPACK:
-        units = clua_range_units(L, 2, 3, lua_type(L, 1) == LUA_TTABLE ? (int64_t)lua_rawlen(L, 1) : 0);
+        units = clua_range_units(L, 2, 3, lua_isnoneornil(L, 3) ? clua_table_len(L, 1) : 0);
         break;
     default: break;
     }
@@ -120,6 +132,7 @@ void clua_install_charges(lua_State *L, const char *lib) {
         {"utf8", "codepoint", CLUA_COST_ARG1_BYTES},  {"utf8", "offset", CLUA_COST_ARG1_BYTES},
         {"_G", "tonumber", CLUA_COST_ARG1_BYTES},     {"_G", "select", CLUA_COST_ARG_COUNT},
         {"_G", "load", CLUA_COST_ARG1_BYTES},         {"os", "date", CLUA_COST_ARG1_BYTES},
+        {"coroutine", "create", CLUA_COST_COROUTINE}, {"coroutine", "wrap", CLUA_COST_COROUTINE},
     };
     for (size_t i = 0; i < sizeof charges / sizeof charges[0]; i++)
         if (strcmp(charges[i].lib, lib) == 0) clua_wrap_charged(L, lib, charges[i].name, charges[i].model);
@@ -131,7 +144,8 @@ int clua_str_rep(lua_State *L) {
     luaL_checklstring(L, 1, &len);
     lua_Integer n = luaL_checkinteger(L, 2);
     luaL_optlstring(L, 3, "", &seplen);
-    if (n <= 0) {
+    /* n copies of nothing is nothing; Lua 5.4.4 would still loop n times (up to 2^63) in C. */
+    if (n <= 0 || len + seplen == 0) {
         lua_pushliteral(L, "");
         return 1;
     }

@@ -76,6 +76,17 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 }
 
 static void clua_hook(lua_State *L, lua_Debug *ar);
+static void clua_raise_recorded(lua_State *L, clua_sandbox *sb);
+
+int clua_fault_pending(lua_State *L) {
+    clua_sandbox *sb = clua_sandbox_of(L);
+    return sb != NULL && sb->fault != CLUA_FAULT_NONE;
+}
+
+void clua_reraise_pending(lua_State *L) {
+    clua_sandbox *sb = clua_sandbox_of(L);
+    if (sb != NULL && sb->fault != CLUA_FAULT_NONE) clua_raise_recorded(L, sb);
+}
 
 static void clua_raise_recorded(lua_State *L, clua_sandbox *sb) {
     lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1); /* fire again on the next instruction: pcall cannot end this */
@@ -83,10 +94,31 @@ static void clua_raise_recorded(lua_State *L, clua_sandbox *sb) {
     lua_error(L);
 }
 
+/*
+ * Stopping from inside the hook. Lua runs hooks with L->allowhook = 0 and an error raised from a hook unwinds without
+ * restoring it until the next protected call, so an xpcall message handler, or the __close handlers closed when the
+ * coroutine dies, would run with hooks off: unbounded. So where the coroutine can yield, the hook yields instead
+ * (Lua restores allowhook before a hook's yield takes effect) and the host, seeing the recorded fault, ends the
+ * invocation without resuming it. Where it cannot yield (a metamethod or callback called from C), it raises; the
+ * prelude's xpcall wrapper then skips the plugin's handler, and the host does not run __close handlers of a faulted
+ * coroutine.
+ */
+static void clua_stop_from_hook(lua_State *L, clua_sandbox *sb) {
+    if (lua_isyieldable(L)) {
+        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
+        lua_yield(L, 0);
+        return;
+    }
+    clua_raise_recorded(L, sb);
+}
+
 static void clua_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     clua_sandbox *sb = clua_sandbox_of(L);
-    if (sb->fault != CLUA_FAULT_NONE) clua_raise_recorded(L, sb);
+    if (sb->fault != CLUA_FAULT_NONE) {
+        clua_stop_from_hook(L, sb);
+        return;
+    }
     const clua_limits *lim = &sb->limits;
     sb->instr_used += lim->hook_interval;
     char message[sizeof sb->fault_message];
@@ -95,7 +127,8 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
     if (lim->instructions > 0 && sb->instr_used > lim->instructions) {
         snprintf(message, sizeof message, "%sinstruction budget of %lld exceeded", where, (long long)lim->instructions);
         clua_record_fault(sb, CLUA_FAULT_CPU, message);
-        clua_raise_recorded(L, sb);
+        clua_stop_from_hook(L, sb);
+        return;
     }
     if (lim->cpu_ns > 0 && sb->slice_start_ns != 0) {
         int64_t ran = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_ns);
@@ -103,7 +136,8 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
             snprintf(message, sizeof message, "%srunning-time budget of %lld ms exceeded", where,
                      (long long)(lim->cpu_ns / 1000000));
             clua_record_fault(sb, CLUA_FAULT_CPU, message);
-            clua_raise_recorded(L, sb);
+            clua_stop_from_hook(L, sb);
+            return;
         }
     }
     if (lim->call_depth > 0) {
@@ -112,7 +146,8 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
         if (lua_getstack(L, lim->call_depth, &probe)) {
             snprintf(message, sizeof message, "%scall depth limit of %d exceeded", where, lim->call_depth);
             clua_record_fault(sb, CLUA_FAULT_STACK, message);
-            clua_raise_recorded(L, sb);
+            clua_stop_from_hook(L, sb);
+            return;
         }
     }
 }

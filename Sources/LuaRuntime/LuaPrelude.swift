@@ -5,7 +5,8 @@
 /// The allowlist is data (the tables below), never "_G minus a denylist".
 enum LuaPrelude {
     static let source = #"""
-local env, raw, hostfns, TOKEN, fault, json, host_threads = ...
+local env, raw, hostfns, TOKEN, faults, json, host_threads = ...
+local fault, pending, is_pending, check_source = faults.raise, faults.pending, faults.is_pending, faults.check_source
 local base = raw.base
 local rawget, rawset, type, tostring, select, error = base.rawget, base.rawset, base.type, base.tostring, base.select, base.error
 local raw_setmetatable, raw_pcall, raw_xpcall, raw_load = base.setmetatable, base.pcall, base.xpcall, base.load
@@ -37,39 +38,70 @@ local function missing(libname)
 end
 
 -- A read-only view of a library table: reads hit the real table (one extra lookup), writes are refused.
+-- Tables plugin code may not write even with rawset: the library proxies and the global table.
+local protected_tables = raw_setmetatable({}, { __mode = "k" })
+
 local function readonly(libname, real)
   raw_setmetatable(real, { __index = missing(libname) })
-  return raw_setmetatable({}, {
+  local proxy = raw_setmetatable({}, {
     __index = real,
     __newindex = function(_, key)
       fault("permission", format("the '%s' library is read-only (assignment to '%s')", libname, tostring(key)), 2)
     end,
-    __pairs = function() return base.next, real, nil end,
+    __pairs = function()
+      local next, key = base.next, nil
+      return function()
+        local value
+        key, value = next(real, key)
+        return key, value
+      end
+    end,
     __len = function() return 0 end,
     __metatable = false,
   })
+  protected_tables[proxy] = libname
+  return proxy
 end
 
--- Sticky memory faults: Lua reports an allocation refused without retry as the error "not enough memory", which a
--- pcall would otherwise swallow.
+-- Faults are sticky. Whatever caught an error (pcall, xpcall, a coroutine resume), a recorded fault is raised again
+-- at once. Lua's own "not enough memory" (an allocation refused without retry) and stack overflows are made sticky
+-- here too: a plugin must not recover from exhausting what the sandbox gives it.
 local MEMERR = "not enough memory"
 local function checked(ok, ...)
-  if not ok and (...) == MEMERR then fault("memory", "memory limit exceeded", 2) end
+  if not ok then
+    pending()
+    local err = ...
+    if err == MEMERR then fault("memory", "memory limit exceeded", 2) end
+    if type(err) == "string" and (err:find("stack overflow", 1, true) or err == "error in error handling") then
+      fault("stack", err, 2)
+    end
+  end
   return ok, ...
 end
 
 local function sandbox_pcall(f, ...) return checked(raw_pcall(f, ...)) end
-local function sandbox_xpcall(f, handler, ...) return checked(raw_xpcall(f, handler, ...)) end
+-- A message handler may be reached from inside the hook, where Lua has hooks switched off: when a fault is what is
+-- being handled, the plugin's handler is skipped.
+local function sandbox_xpcall(f, handler, ...)
+  local function guarded(message)
+    if is_pending() then return message end
+    return handler(message)
+  end
+  return checked(raw_xpcall(f, guarded, ...))
+end
 
 -- Host yields pass through plugin coroutines: when a coroutine the plugin resumed yields the host token, we yield it
 -- further up (to the host, or to the next enclosing wrapper) and resume the coroutine with what comes back.
 local function relay(co, ok, ...)
+  pending() -- the coroutine may have been stopped by a fault (the hook yields out of it)
   if ok and (...) == TOKEN and co_status(co) == "suspended" then
     return relay(co, co_resume(co, co_yield(TOKEN)))
   end
   return checked(ok, ...)
 end
 
+-- Every coroutine starts with a fresh hook countdown, so a swarm of short coroutines could run without the hook ever
+-- firing: creating one is charged to the budget (see clua_guards.c: coroutine.create costs CLUA_COROUTINE_UNITS).
 local function guard_thread(co, what)
   if host_threads[co] then
     fault("permission", format("coroutine.%s: this coroutine belongs to the host", what), 3)
@@ -84,14 +116,32 @@ function coroutine_lib.resume(co, ...)
   guard_thread(co, "resume")
   return relay(co, co_resume(co, ...))
 end
+-- Lua 5.4.4 gives the __close handlers run by coroutine.close a fresh C-call allowance (lua.org bug "C-stack overflow
+-- with deep nesting of coroutine.close", fixed in 5.4.6): closes nested inside such handlers could exhaust the real C
+-- stack. Nesting is bounded here.
+local MAX_CLOSE_NESTING, close_nesting = 4, 0
+local function after_close(ok, ...)
+  close_nesting = close_nesting - 1
+  if not ok then
+    pending()
+    error((...), 0) -- coroutine.close itself refused (e.g. "cannot close a running coroutine")
+  end
+  return checked(...)
+end
 function coroutine_lib.close(co)
   guard_thread(co, "close")
-  return co_close(co)
+  pending() -- never run the __close handlers of a coroutine a fault stopped
+  if close_nesting >= MAX_CLOSE_NESTING then
+    fault("stack", format("coroutine.close nested more than %d deep (inside __close handlers)", MAX_CLOSE_NESTING), 2)
+  end
+  close_nesting = close_nesting + 1
+  return after_close(raw_pcall(co_close, co))
 end
 local function unwrap(co, ok, ...)
   if ok then return ... end
   local err = ...
-  co_close(co)
+  pending()
+  coroutine_lib.close(co)
   error(err, 0)
 end
 function coroutine_lib.wrap(f)
@@ -108,11 +158,35 @@ local function sandbox_load(...)
     fault("permission", format("load: mode must be \"t\" (text), got %s", tostring(mode)), 2)
   end
   if select("#", ...) < 4 then chunk_env = env end
+  if type(chunk) == "function" then
+    -- Collect the pieces first so the whole text can be checked like any other source.
+    local pieces, n = {}, 0
+    while true do
+      local piece = chunk()
+      if piece == nil or piece == "" then break end
+      if type(piece) ~= "string" then error("load: reader function must return a string", 2) end
+      n = n + 1
+      pieces[n] = piece
+    end
+    chunk = concat(pieces)
+  end
+  if type(chunk) == "string" then
+    if chunk:byte(1) == 27 then fault("permission", "load: binary chunks are not allowed", 2) end
+    check_source(chunk)
+  end
   local fn, err = raw_load(chunk, name, "t", chunk_env)
   if fn == nil and type(err) == "string" and err:find("attempt to load a binary chunk", 1, true) then
     fault("permission", "load: binary chunks are not allowed", 2)
   end
   return fn, err
+end
+
+local raw_rawset = base.rawset
+local function sandbox_rawset(t, key, value)
+  if protected_tables[t] then
+    fault("permission", format("rawset: '%s' is read-only", protected_tables[t]), 2)
+  end
+  return raw_rawset(t, key, value)
 end
 
 local function sandbox_setmetatable(t, mt)
@@ -195,10 +269,11 @@ local function require(name)
 end
 
 -- The plugin environment ---------------------------------------------------------------------------------------------
-for _, name in base.ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawlen", "rawset",
+for _, name in base.ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawlen",
                             "select", "getmetatable", "tonumber", "tostring", "type", "_VERSION" }) do
   rawset(env, name, base[name])
 end
+rawset(env, "rawset", sandbox_rawset)
 rawset(env, "pcall", sandbox_pcall)
 rawset(env, "xpcall", sandbox_xpcall)
 rawset(env, "load", sandbox_load)
@@ -213,6 +288,7 @@ rawset(env, "utf8", readonly("utf8", raw.utf8))
 rawset(env, "os", readonly("os", raw.os))
 rawset(env, "coroutine", readonly("coroutine", coroutine_lib))
 rawset(env, "_G", env)
+protected_tables[env] = "_G"
 raw_setmetatable(env, {
   __index = missing("_G"),
   __newindex = function(_, key)

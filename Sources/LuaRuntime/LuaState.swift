@@ -82,6 +82,13 @@ public final class LuaState {
         try enter()
         defer { leave() }
         guard lua_checkstack(L, 4) != 0 else { throw LuaError(kind: .memory, message: "Lua stack exhausted", plugin: context.pluginName) }
+        let chain = source.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { clua_max_index_chain($0.baseAddress, $0.count) }
+        }
+        if chain > CLUA_INDEX_CHAIN_LIMIT {
+            throw LuaError(kind: .limit, message: "an expression indexes \(chain) levels deep in one chain (at most \(CLUA_INDEX_CHAIN_LIMIT): longer chains reach a Lua 5.4.4 defect)",
+                           plugin: context.pluginName, location: chunkName)
+        }
         let status = source.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { chars in
                 clua_load_text(L, chars.baseAddress, chars.count, "@" + chunkName)
@@ -91,7 +98,9 @@ public final class LuaState {
             let message = Self.describeTop(L) ?? "cannot load chunk"
             clua_pop(L, 1)
             let split = LuaError.splitLocation(message)
-            let kind: LuaError.Kind = status == LUA_ERRSYNTAX ? .syntax : (status == LUA_ERRMEM ? .memory : .runtime)
+            // Whatever stops the parser (a syntax error, "chunk has too many syntax levels", "C stack overflow" on
+            // deep nesting) means the source does not compile.
+            let kind: LuaError.Kind = status == LUA_ERRMEM ? .memory : .syntax
             throw LuaError(kind: kind, message: split.message, plugin: context.pluginName, location: split.location)
         }
         let ref = clua_ref_top(L)
@@ -236,6 +245,11 @@ public final class LuaState {
         let status = lua_resume(thread, L, nargs, &resultCount)
         clua_slice_end(L, &invocation.instructions, &invocation.cpuNanoseconds)
 
+        // A fault ends the invocation however the coroutine came back: raised, yielded by the hook, or even returned
+        // (plugin code swallowed the error and finished before the hook fired again).
+        if clua_sandbox_of(L).pointee.fault != CLUA_FAULT_NONE.rawValue {
+            return .failed(finishWithError(invocation, error(status: status, thread: thread)))
+        }
         if status == LUA_YIELD {
             if let operation = invocation.pending, resultCount == 1,
                lua_touserdata(thread, -1) == clua_host_yield_token() {
@@ -343,10 +357,13 @@ public final class LuaState {
     }
 
     private func finishWithError(_ invocation: Invocation, _ error: LuaError) -> LuaError {
-        // Close the coroutine's pending to-be-closed variables (their __close runs under the hook, which re-raises at
-        // once if the invocation faulted), then forget the coroutine.
-        clua_arm_hook(invocation.thread)
-        _ = lua_resetthread(invocation.thread)
+        // After an ordinary error, close the coroutine's pending to-be-closed variables (their __close runs under the
+        // hook). After a fault, do not: the coroutine may have died inside the hook, where Lua has hooks switched off,
+        // and an unbounded __close could then never be stopped. Plugins hold no resources that need closing.
+        if clua_sandbox_of(L).pointee.fault == CLUA_FAULT_NONE.rawValue {
+            clua_arm_hook(invocation.thread)
+            _ = lua_resetthread(invocation.thread)
+        }
         clua_clear_fault(L)
         clua_arm_hook(L)
         if error.kind.mayCorruptState { needsRecycle = true }
@@ -364,7 +381,7 @@ public final class LuaState {
             message = withUnsafeBytes(of: &sandbox.pointee.fault_message) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
-        } else if lua_checkstack(L, 2) != 0 {
+        } else if status != LUA_YIELD, lua_gettop(thread) > 0, lua_checkstack(L, 2) != 0 {
             lua_xmove(thread, L, 1)
             message = Self.describeTop(L) ?? "(error object is not a string)"
             clua_pop(L, 1)

@@ -106,6 +106,11 @@ int clua_raise_fault(lua_State *L, int kind, const char *fmt, ...);
 /* The same, locating the message at call-stack level `level` (as luaL_where) instead of 1. */
 int clua_raise_fault_at(lua_State *L, int level, int kind, const char *fmt, ...);
 
+/* Whether a fault is recorded; and raising it again (from C functions the prelude calls after a pcall or a coroutine
+ * resume caught it). */
+int clua_fault_pending(lua_State *L);
+void clua_reraise_pending(lua_State *L);
+
 /* Clears the fault of the state (between invocations). */
 void clua_clear_fault(lua_State *L);
 
@@ -151,6 +156,15 @@ void clua_charge(lua_State *L, int64_t units, const char *what);
 /* Wraps the functions of library table `lib` (at the top of the stack) that do work proportional to their arguments
  * so they charge it first. lib is "string", "table", "utf8", "os" or "_G". */
 void clua_install_charges(lua_State *L, const char *lib);
+
+/* ------------------------------------------------------------------------------------------------------------------
+ * Source checks (clua_source_check.c)
+ * ---------------------------------------------------------------------------------------------------------------- */
+/* Longest chain of index operations (a.b[c].d…) in one expression of the source text; pure C, no Lua calls. */
+#define CLUA_INDEX_CHAIN_LIMIT 256
+long clua_max_index_chain(const char *src, size_t len);
+/* Lua-callable check_source(text): a `limit` fault when the text exceeds CLUA_INDEX_CHAIN_LIMIT. */
+int clua_lua_check_source(lua_State *L);
 
 /* ------------------------------------------------------------------------------------------------------------------
  * JSON (RFC 8259) <-> Lua values

@@ -5,6 +5,7 @@
 local t = setmetatable({}, {
   __len = function() return 2^31 - 2 end,
   __index = function(_, i) return i end,
+  __newindex = function() end,   -- discard writes, so the table never grows (memory would end it first)
 })
 table.sort(t, function(a, b) return a > b end)
 return "sorted"
