@@ -139,7 +139,9 @@ static int clua_host_continue(lua_State *L, int status, lua_KContext ctx) {
     (void)ctx;
     clua_results r;
     memset(&r, 0, sizeof r);
+    clua_guard_enter_critical(); /* Swift frames: the watchdog waits until they return */
     int code = g_resume ? g_resume(L, &r) : CLUA_HOST_ERROR;
+    clua_guard_leave_critical();
     if (code == CLUA_HOST_YIELD) code = CLUA_HOST_ERROR; /* a continuation cannot wait again */
     lua_settop(L, 0); /* whatever the resumer passed is not the result: Swift delivers the results */
     return clua_finish(L, code, &r);
@@ -154,7 +156,9 @@ static int clua_host_trampoline(lua_State *L) {
     clua_charge(L, CLUA_HOST_CALL_UNITS, "host call");
     clua_results r;
     memset(&r, 0, sizeof r);
+    clua_guard_enter_critical(); /* Swift frames: the watchdog waits until they return */
     int code = g_call ? g_call(L, function_id, &r) : CLUA_HOST_ERROR;
+    clua_guard_leave_critical();
     if (code == CLUA_HOST_YIELD) {
         clua_results_free(&r);
         if (!lua_isyieldable(L))

@@ -50,8 +50,10 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     clua_sandbox *sb = (clua_sandbox *)ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
+        clua_guard_enter_critical();
         free(ptr);
         sb->mem_used -= old;
+        clua_guard_leave_critical();
         return NULL;
     }
     if (sb->enabled && sb->limits.memory_bytes > 0 && nsize > old) {
@@ -67,11 +69,14 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
             return NULL;
         }
     }
+    clua_guard_enter_critical(); /* never let the watchdog jump out of malloc's locks */
     void *block = realloc(ptr, nsize);
-    if (block == NULL) return NULL;
-    sb->alloc_refused_size = 0;
-    sb->mem_used = sb->mem_used - old + nsize;
-    if (sb->mem_used > sb->mem_peak) sb->mem_peak = sb->mem_used;
+    if (block != NULL) {
+        sb->alloc_refused_size = 0;
+        sb->mem_used = sb->mem_used - old + nsize;
+        if (sb->mem_used > sb->mem_peak) sb->mem_peak = sb->mem_used;
+    }
+    clua_guard_leave_critical();
     return block;
 }
 

@@ -19,6 +19,8 @@ public final class LuaState {
     public let limitsEnabled: Bool
     private var closed = false
     private var busy = false
+    /// Set when the watchdog abandoned the state (see `kill`).
+    public private(set) var killed = false
     private var idleThreads: [(thread: OpaquePointer, ref: Int32)] = []
     private var invocationCounter = 0
     /// Set when a limit breach may have left plugin state half-updated; the owner replaces the state when idle.
@@ -66,6 +68,7 @@ public final class LuaState {
         precondition(!busy, "LuaState closed while in use")
         closed = true
         idleThreads.removeAll()
+        if killed { return } // abandoned on purpose: closing would walk half-updated structures
         clua_close(L)
     }
 
@@ -242,7 +245,10 @@ public final class LuaState {
         clua_arm_hook(thread)
         clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds)
         var resultCount: Int32 = 0
-        let status = lua_resume(thread, L, nargs, &resultCount)
+        let status = clua_resume_watched(thread, L, nargs, &resultCount, stuckAfterNanoseconds)
+        if status == CLUA_STATUS_KILLED {
+            return .failed(kill(invocation))
+        }
         clua_slice_end(L, &invocation.instructions, &invocation.cpuNanoseconds)
 
         // A fault ends the invocation however the coroutine came back: raised, yielded by the hook, or even returned
@@ -310,7 +316,10 @@ public final class LuaState {
     /// Ends an invocation that will not be resumed (its wall-clock deadline passed while it waited, or its task was
     /// cancelled): its coroutine's to-be-closed variables are closed and the coroutine forgotten.
     func abandon(_ invocation: Invocation, with error: LuaError) -> LuaError {
-        do { try enter() } catch { return error }
+        do { try enter() } catch {
+            invocationsInFlight -= 1
+            return error
+        }
         defer { leave() }
         context.current = invocation
         defer { context.current = nil }
@@ -320,8 +329,30 @@ public final class LuaState {
 
     // MARK: - Internals
 
+    /// How long one slice may run before the watchdog stops it: long after the hook would have stopped any Lua code,
+    /// so only a C operation the hook cannot interrupt gets there. Zero (unwatched) when limits are off.
+    private var stuckAfterNanoseconds: Int64 {
+        guard limitsEnabled else { return 0 }
+        let budget = limits.cpuMilliseconds > 0 ? limits.cpuMilliseconds : 10_000
+        return (budget + 1_000) * 1_000_000
+    }
+
+    /// The watchdog stopped a slice inside Lua's C code: the state's structures may be half-updated, so no Lua call
+    /// may touch it again. It is left allocated (at most its memory cap) rather than closed.
+    private func kill(_ invocation: Invocation) -> LuaError {
+        killed = true
+        needsRecycle = true
+        invocationsInFlight -= 1
+        let message = "stopped by the watchdog: one operation ran past the running-time budget of \(limits.cpuMilliseconds) ms without reaching a budget check (a C operation the hook cannot interrupt, such as a table rehash under colliding keys); the state was abandoned"
+        context.logger.error("\(message)", metadata: ["plugin": "\(context.pluginName)", "invocation": "\(invocation.id)"])
+        return LuaError(kind: .cpu, message: message, plugin: context.pluginName)
+    }
+
     private func enter() throws(LuaError) {
         guard !closed else { throw LuaError(kind: .runtime, message: "the Lua state is closed", plugin: context.pluginName) }
+        guard !killed else {
+            throw LuaError(kind: .cpu, message: "the Lua state was abandoned after the watchdog stopped it", plugin: context.pluginName)
+        }
         precondition(!busy, "LuaState used concurrently or re-entrantly; its owner must serialise calls")
         busy = true
     }

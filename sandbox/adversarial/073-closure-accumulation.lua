@@ -1,11 +1,11 @@
 -- expect: memory
--- why: millions of closures each holding an upvalue
+-- why: closures each holding eight upvalues, accumulated until the allocator cap
 -- message: memory
 
 local fs = {}
 local i = 0
 while true do
   i = i + 1
-  local captured = i
-  fs[i] = function() return captured end
+  local a, b, c, d, e, f, g, h = i, i, i, i, i, i, i, i
+  fs[i] = function() return a + b + c + d + e + f + g + h end
 end

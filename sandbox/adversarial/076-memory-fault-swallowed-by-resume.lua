@@ -4,7 +4,7 @@
 
 local co = coroutine.create(function()
   local t = {}
-  while true do t[#t + 1] = { #t } end
+  while true do t[#t + 1] = { #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t, #t } end
 end)
 local ok, err = coroutine.resume(co)
 return "escaped"

@@ -158,6 +158,18 @@ void clua_charge(lua_State *L, int64_t units, const char *what);
 void clua_install_charges(lua_State *L, const char *lib);
 
 /* ------------------------------------------------------------------------------------------------------------------
+ * Watchdog (clua_watchdog.c)
+ * ---------------------------------------------------------------------------------------------------------------- */
+/* lua_resume under the watchdog: returns lua_resume's status, or CLUA_STATUS_KILLED when the slice was still running
+ * `stuck_after_ns` after it started (stuck inside one C operation the hook cannot interrupt). After a kill the state
+ * must not be used again, not even closed. stuck_after_ns <= 0 resumes unwatched. */
+#define CLUA_STATUS_KILLED (-100)
+int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns);
+/* Regions where the watchdog must not jump (malloc's locks, Swift frames); a kill requested meanwhile happens on exit. */
+void clua_guard_enter_critical(void);
+void clua_guard_leave_critical(void);
+
+/* ------------------------------------------------------------------------------------------------------------------
  * Source checks (clua_source_check.c)
  * ---------------------------------------------------------------------------------------------------------------- */
 /* Longest chain of index operations (a.b[c].d…) in one expression of the source text; pure C, no Lua calls. */

@@ -1,0 +1,153 @@
+/*
+ * clua_watchdog.c — the last line of defence: stopping a state stuck inside one C operation.
+ *
+ * The count hook runs between VM instructions, and every C library function a plugin can call is bounded or charged
+ * (clua_guards.c, clua_pattern.c, clua_json.c). One thing is not: a single table store that triggers a rehash. Lua
+ * 5.4's integer-key hash is unseeded (key mod (2^k - 1)), so a plugin can build a table whose keys all collide and
+ * whose next resize re-inserts them in O(n^2) inside one instruction — tens of seconds for a 6 MB table, far inside the
+ * memory cap. No budget check can run during it.
+ *
+ * So every resume runs under a watchdog. A monitor thread watches the running slices; when one has run past its
+ * deadline (the profile's running-time budget plus a grace period — long after the hook would have stopped any Lua
+ * code), it signals the stuck thread, whose handler siglongjmps back to the resume. The state is then abandoned
+ * without another Lua call (its structures may be half-updated): the host leaks it on purpose, up to its memory cap,
+ * and builds a fresh one.
+ *
+ * The jump only happens while the thread is inside Lua's own C code. While it is inside the allocator (malloc's locks)
+ * or inside a Swift host function, the handler only records the request, and the jump happens at the exit of that
+ * region.
+ */
+#define _GNU_SOURCE
+#include "clua.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLUA_WATCHDOG_SIGNAL SIGUSR2
+#define CLUA_WATCHDOG_PERIOD_NS 20000000ll /* 20 ms */
+#define CLUA_MAX_GUARDED_THREADS 512
+
+typedef struct clua_guard {
+    sigjmp_buf env;
+    pthread_t thread;
+    _Atomic int active;                 /* a watched resume is running on this thread */
+    _Atomic uint64_t deadline_ns;       /* monotonic time after which the slice counts as stuck */
+    _Atomic uint64_t generation;        /* bumped per watched resume */
+    _Atomic uint64_t signaled_generation;
+    volatile sig_atomic_t in_critical;  /* inside the allocator or a Swift host function: do not jump now */
+    volatile sig_atomic_t kill_requested;
+} clua_guard;
+
+static clua_guard *g_guards[CLUA_MAX_GUARDED_THREADS];
+static _Atomic int g_guard_count = 0;
+static pthread_once_t g_watchdog_once = PTHREAD_ONCE_INIT;
+static __thread clua_guard *tls_guard = NULL;
+
+static void clua_watchdog_handler(int sig, siginfo_t *info, void *context) {
+    (void)sig;
+    (void)info;
+    (void)context;
+    clua_guard *g = tls_guard;
+    if (g == NULL || !atomic_load(&g->active)) return;
+    if (atomic_load(&g->signaled_generation) != atomic_load(&g->generation)) return; /* a late signal for an old slice */
+    if (g->in_critical) {
+        g->kill_requested = 1;
+        return;
+    }
+    siglongjmp(g->env, 1);
+}
+
+static void *clua_watchdog_main(void *unused) {
+    (void)unused;
+    struct timespec period = {0, CLUA_WATCHDOG_PERIOD_NS};
+    for (;;) {
+        nanosleep(&period, NULL);
+        uint64_t now = clua_now_ns();
+        int count = atomic_load(&g_guard_count);
+        for (int i = 0; i < count; i++) {
+            clua_guard *g = g_guards[i];
+            if (g == NULL || !atomic_load(&g->active)) continue;
+            uint64_t deadline = atomic_load(&g->deadline_ns);
+            uint64_t generation = atomic_load(&g->generation);
+            if (deadline != 0 && now > deadline && atomic_load(&g->signaled_generation) != generation) {
+                atomic_store(&g->signaled_generation, generation);
+                pthread_kill(g->thread, CLUA_WATCHDOG_SIGNAL);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void clua_watchdog_start(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = clua_watchdog_handler;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    sigaction(CLUA_WATCHDOG_SIGNAL, &action, NULL);
+    pthread_t monitor;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_create(&monitor, &attributes, clua_watchdog_main, NULL);
+    pthread_attr_destroy(&attributes);
+}
+
+/* The guard of the calling thread, created and registered on first use (threads of the pool are long-lived). */
+static clua_guard *clua_thread_guard(void) {
+    if (tls_guard != NULL) return tls_guard;
+    pthread_once(&g_watchdog_once, clua_watchdog_start);
+    int index = atomic_fetch_add(&g_guard_count, 1);
+    if (index >= CLUA_MAX_GUARDED_THREADS) {
+        atomic_fetch_sub(&g_guard_count, 1);
+        return NULL; /* unguarded: the hook still bounds everything but the rehash case */
+    }
+    clua_guard *g = calloc(1, sizeof *g);
+    if (g == NULL) return NULL;
+    g->thread = pthread_self();
+    /* Dispatch's worker threads (where Swift concurrency runs) block most signals; let ours through. */
+    sigset_t ours;
+    sigemptyset(&ours);
+    sigaddset(&ours, CLUA_WATCHDOG_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
+    g_guards[index] = g;
+    tls_guard = g;
+    return g;
+}
+
+void clua_guard_enter_critical(void) {
+    clua_guard *g = tls_guard;
+    if (g != NULL) g->in_critical++;
+}
+
+void clua_guard_leave_critical(void) {
+    clua_guard *g = tls_guard;
+    if (g == NULL) return;
+    g->in_critical--;
+    if (g->in_critical == 0 && g->kill_requested && atomic_load(&g->active)) siglongjmp(g->env, 1);
+}
+
+int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns) {
+    clua_guard *g = stuck_after_ns > 0 ? clua_thread_guard() : NULL;
+    if (g == NULL) return lua_resume(co, from, nargs, nresults);
+    if (sigsetjmp(g->env, 1) != 0) {
+        atomic_store(&g->active, 0);
+        g->in_critical = 0;
+        g->kill_requested = 0;
+        return CLUA_STATUS_KILLED;
+    }
+    g->in_critical = 0;
+    g->kill_requested = 0;
+    atomic_fetch_add(&g->generation, 1);
+    atomic_store(&g->deadline_ns, clua_now_ns() + (uint64_t)stuck_after_ns);
+    atomic_store(&g->active, 1);
+    int status = lua_resume(co, from, nargs, nresults);
+    atomic_store(&g->active, 0);
+    return status;
+}
