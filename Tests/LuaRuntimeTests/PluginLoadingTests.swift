@@ -78,11 +78,17 @@ import Testing
         #expect(runaway?.message?.contains("[cpu]") == true)
     }
 
-    @Test func shippedExamplePluginPassesItsTests() async throws {
-        let plugin = try Plugin.locate("appointment-invoice", pluginsDirectory: repositoryRoot.appendingPathComponent("plugins"))
+    static let shippedPlugins: [String] = {
+        let folder = repositoryRoot.appendingPathComponent("plugins")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+    }()
+
+    @Test(arguments: shippedPlugins)
+    func shippedPluginPassesItsTestsUnderTheProductionProfile(name: String) async throws {
+        let plugin = try Plugin.locate(name, pluginsDirectory: repositoryRoot.appendingPathComponent("plugins"))
         let report = await PluginTestRunner.run(plugin, limits: try profile("production").limits, logger: testLogger)
         #expect(report.failed == 0, "\(report.results.filter { $0.status == .failed })")
-        #expect(report.passed >= 5)
+        #expect(report.passed >= 1)
     }
 
     @Test func poolOfFourStatesStaysUnderFourMiB() async throws {

@@ -4,7 +4,7 @@
 
 local ok = pcall(function()
   local t = {}
-  while true do t[#t + 1] = ("x"):rep(16384) .. #t end
+  while true do t[#t + 1] = ("x"):rep(16384) end   -- long strings are not interned: each is new
 end)
 local after = {}
 for i = 1, 100 do after[i] = { i } end
