@@ -4,7 +4,10 @@ import CLuaShim
 ///
 /// Threading: confined to its `LuaState`'s owner, like the state.
 final class Invocation {
-    let id: String
+    let pluginName: String
+    let number: Int
+    /// "plugin#n", built only when a log line or an error needs it (not on the hot path).
+    var id: String { "\(pluginName)#\(number)" }
     /// The coroutine the hook runs in (anchored in the registry by `ref`).
     let thread: OpaquePointer
     let ref: Int32
@@ -19,8 +22,9 @@ final class Invocation {
     /// The operation's outcome, delivered to the coroutine by the continuation when it resumes.
     var completion: HostOutcome?
 
-    init(id: String, thread: OpaquePointer, ref: Int32) {
-        self.id = id
+    init(pluginName: String, number: Int, thread: OpaquePointer, ref: Int32) {
+        self.pluginName = pluginName
+        self.number = number
         self.thread = thread
         self.ref = ref
     }

@@ -184,7 +184,7 @@ public final class LuaState {
         defer { leave() }
         let (thread, ref) = try takeThread()
         invocationCounter += 1
-        let invocation = Invocation(id: "\(context.pluginName)#\(invocationCounter)", thread: thread, ref: ref)
+        let invocation = Invocation(pluginName: context.pluginName, number: invocationCounter, thread: thread, ref: ref)
         guard lua_checkstack(thread, Int32(arguments.count) + 4) != 0 else {
             throw LuaError(kind: .memory, message: "Lua stack exhausted", plugin: context.pluginName)
         }
