@@ -24,11 +24,10 @@ void clua_charge(lua_State *L, int64_t units, const char *what) {
         clua_raise_fault(L, CLUA_FAULT_CPU, "instruction budget of %lld exceeded (in %s)", (long long)lim->instructions,
                          what);
     /* Reading the clock costs ~20 ns: only worth it when the work charged is large. */
-    if (units >= 256 && lim->cpu_ns > 0 && sb->slice_start_ns != 0) {
-        int64_t ran = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_ns);
-        if (ran > lim->cpu_ns)
-            clua_raise_fault(L, CLUA_FAULT_CPU, "running-time budget of %lld ms exceeded (in %s)",
-                             (long long)(lim->cpu_ns / 1000000), what);
+    if (units >= 256) {
+        char reason[120];
+        if (clua_time_exceeded(sb, reason, sizeof reason))
+            clua_raise_fault(L, CLUA_FAULT_CPU, "%s (in %s)", reason, what);
     }
 }
 

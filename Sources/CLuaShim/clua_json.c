@@ -396,6 +396,7 @@ int clua_json_decode(lua_State *L) {
     luaL_checktype(L, 1, LUA_TSTRING);
     lua_settop(L, 1);
     s = lua_tolstring(L, 1, &len);
+    clua_charge(L, 1 + (int64_t)(len / 32), "json.decode"); /* a loop of decodes must run out of budget too */
     decode_core(L, s, len, marker_index(L, 2));
     return 1;
 }
@@ -805,6 +806,9 @@ int clua_json_encode(lua_State *L) {
     luaL_checkany(L, 1);
     lua_settop(L, 1);
     encode_core(L, 1, lua_topointer(L, marker_index(L, 2)), lua_topointer(L, marker_index(L, 3)));
+    size_t out;
+    lua_tolstring(L, -1, &out);
+    clua_charge(L, 1 + (int64_t)(out / 32), "json.encode");
     return 1;
 }
 

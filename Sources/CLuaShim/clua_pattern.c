@@ -36,6 +36,7 @@ typedef struct pm_state {
     const char *fname;       /* "find", "match", … for the budget fault */
     int64_t left;            /* steps remaining in this call; below zero means the budget is spent */
     int64_t limit;           /* the configured budget (0: unlimited), for the fault message */
+    int64_t start;           /* `left` at the start of the call, to charge the steps taken to the invocation */
     int depth;               /* recursion allowance remaining */
     int ncap;
     pm_capture cap[PM_MAX_CAPTURES];
@@ -60,8 +61,15 @@ static void pm_init(pm_state *ms, lua_State *L, const char *s, size_t sl, const 
     ms->fname = fn;
     ms->limit = (sb && sb->enabled && sb->limits.pattern_steps > 0) ? sb->limits.pattern_steps : 0;
     ms->left = ms->limit ? ms->limit : INT64_MAX;
+    ms->start = ms->left;
     ms->depth = PM_MAX_DEPTH;
     ms->ncap = 0;
+}
+
+/* The steps a call took also count against the invocation's instruction budget (two steps cost about one VM
+ * instruction), so many calls that each stay under pattern_steps still run out of budget and time. */
+static void pm_settle(pm_state *ms) {
+    if (ms->L != NULL) clua_charge(ms->L, (ms->start - ms->left) / 2, "string pattern matching");
 }
 
 /* Each start position begins with no captures and a fresh recursion allowance; the step budget carries over. */
@@ -385,7 +393,7 @@ static const char *pm_plain(pm_state *ms, const char *s, const char *needle, siz
     return NULL;
 }
 
-static int pm_find_or_match(lua_State *L, int is_find) {
+static int pm_find_or_match_inner(lua_State *L, int is_find, pm_state *msp) {
     size_t sl, pl;
     const char *s = luaL_checklstring(L, 1, &sl);
     const char *p = luaL_checklstring(L, 2, &pl);
@@ -393,7 +401,7 @@ static int pm_find_or_match(lua_State *L, int is_find) {
     const char *at, *e;
     pm_first first = { NULL, NULL };
     int anchored;
-    pm_state ms;
+#define ms (*msp)
     if (init > sl) { luaL_pushfail(L); return 1; }
     pm_init(&ms, L, s, sl, p, pl, is_find ? "find" : "match");
     if (is_find && (lua_toboolean(L, 4) || !pm_has_specials(p, pl))) {
@@ -419,6 +427,15 @@ static int pm_find_or_match(lua_State *L, int is_find) {
     luaL_pushfail(L);
     return 1;
 }
+#undef ms
+
+static int pm_find_or_match(lua_State *L, int is_find) {
+    pm_state ms;
+    ms.L = NULL;
+    int n = pm_find_or_match_inner(L, is_find, &ms);
+    pm_settle(&ms);
+    return n;
+}
 
 int clua_str_find(lua_State *L) { return pm_find_or_match(L, 1); }
 int clua_str_match(lua_State *L) { return pm_find_or_match(L, 0); }
@@ -431,14 +448,14 @@ typedef struct pm_iter {
     size_t last;   /* end offset of the previous match, SIZE_MAX before the first; an empty match may not end there */
 } pm_iter;
 
-static int pm_gmatch_step(lua_State *L) {
+static int pm_gmatch_step_inner(lua_State *L, pm_state *msp) {
     size_t sl, pl;
     const char *s = lua_tolstring(L, lua_upvalueindex(1), &sl);
     const char *p = lua_tolstring(L, lua_upvalueindex(2), &pl);
     pm_iter *it = (pm_iter *)lua_touserdata(L, lua_upvalueindex(3));
     const char *at, *e;
     pm_first first;
-    pm_state ms;
+#define ms (*msp)
     if (it->next > sl) return 0;
     pm_init(&ms, L, s, sl, p, pl, "gmatch");
     /* no '^' anchor here: the manual says it would prevent iteration, and 5.4 treats it as a literal */
@@ -454,6 +471,15 @@ static int pm_gmatch_step(lua_State *L) {
     }
     it->next = sl + 1;
     return 0;
+}
+#undef ms
+
+static int pm_gmatch_step(lua_State *L) {
+    pm_state ms;
+    ms.L = NULL;
+    int n = pm_gmatch_step_inner(L, &ms);
+    pm_settle(&ms);
+    return n;
 }
 
 int clua_str_gmatch(lua_State *L) {
@@ -613,6 +639,7 @@ int clua_str_gsub(lua_State *L) {
         pm_out_add(&b, kept, (size_t)(ms.subj_end - kept));
         lua_pushlstring(L, b.data, b.len);
     }
+    pm_settle(&ms);
     lua_pushinteger(L, n);
     return 2;
 }

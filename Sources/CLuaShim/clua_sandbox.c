@@ -34,6 +34,29 @@ static void clua_where(lua_State *L, int level, char *out, size_t size) {
         snprintf(out, size, "%s:%d: ", ar.short_src, ar.currentline);
 }
 
+uint64_t clua_thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int clua_time_exceeded(clua_sandbox *sb, char *message, size_t size) {
+    if (sb->slice_start_ns == 0) return 0; /* not inside an invocation */
+    const clua_limits *lim = &sb->limits;
+    if (lim->cpu_ns > 0) {
+        int64_t ran = sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns);
+        if (ran > lim->cpu_ns) {
+            snprintf(message, size, "running-time budget of %lld ms exceeded", (long long)(lim->cpu_ns / 1000000));
+            return 1;
+        }
+    }
+    if (sb->wall_deadline_ns != 0 && clua_now_ns() > sb->wall_deadline_ns) {
+        snprintf(message, size, "wall-clock deadline of the invocation passed");
+        return 1;
+    }
+    return 0;
+}
+
 static void clua_record_fault(clua_sandbox *sb, int kind, const char *message) {
     if (sb->fault != CLUA_FAULT_NONE) return; /* the first cause is the one worth reporting */
     sb->fault = kind;
@@ -135,15 +158,12 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
         clua_stop_from_hook(L, sb);
         return;
     }
-    if (lim->cpu_ns > 0 && sb->slice_start_ns != 0) {
-        int64_t ran = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_ns);
-        if (ran > lim->cpu_ns) {
-            snprintf(message, sizeof message, "%srunning-time budget of %lld ms exceeded", where,
-                     (long long)(lim->cpu_ns / 1000000));
-            clua_record_fault(sb, CLUA_FAULT_CPU, message);
-            clua_stop_from_hook(L, sb);
-            return;
-        }
+    char reason[120];
+    if (clua_time_exceeded(sb, reason, sizeof reason)) {
+        snprintf(message, sizeof message, "%s%s", where, reason);
+        clua_record_fault(sb, CLUA_FAULT_CPU, message);
+        clua_stop_from_hook(L, sb);
+        return;
     }
     if (lim->call_depth > 0) {
         /* lua_getstack walks at most min(depth, call_depth) frames: cheap for the shallow stacks of normal code. */
@@ -204,17 +224,18 @@ void clua_clear_fault(lua_State *L) {
     sb->alloc_refused_size = 0;
 }
 
-void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns) {
+void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns, uint64_t wall_deadline_ns) {
     clua_sandbox *sb = clua_sandbox_of(L);
     sb->instr_used = instr_used;
     sb->cpu_used_ns = cpu_used_ns;
-    sb->slice_start_ns = clua_now_ns();
+    sb->wall_deadline_ns = wall_deadline_ns;
+    sb->slice_start_ns = clua_thread_cpu_ns();
 }
 
 void clua_slice_end(lua_State *L, int64_t *instr_used, int64_t *cpu_used_ns) {
     clua_sandbox *sb = clua_sandbox_of(L);
     *instr_used = sb->instr_used;
-    *cpu_used_ns = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_ns);
+    *cpu_used_ns = sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns);
 }
 
 static int clua_panic(lua_State *L) {

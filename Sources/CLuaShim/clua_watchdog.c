@@ -7,9 +7,9 @@
  * whose next resize re-inserts them in O(n^2) inside one instruction — tens of seconds for a 6 MB table, far inside the
  * memory cap. No budget check can run during it.
  *
- * So every resume runs under a watchdog. A monitor thread watches the running slices; when one has run past its
- * deadline (the profile's running-time budget plus a grace period — long after the hook would have stopped any Lua
- * code), it signals the stuck thread, whose handler siglongjmps back to the resume. The state is then abandoned
+ * So every resume runs under a watchdog. A monitor thread watches the running slices; when one has used more CPU time
+ * than the profile's running-time budget plus a grace period — long after the hook would have stopped any Lua code —
+ * it signals the stuck thread, whose handler siglongjmps back to the resume. The state is then abandoned
  * without another Lua call (its structures may be half-updated): the host leaks it on purpose, up to its memory cap,
  * and builds a fresh one.
  *
@@ -36,8 +36,9 @@
 typedef struct clua_guard {
     sigjmp_buf env;
     pthread_t thread;
+    clockid_t cpu_clock;                /* this thread's CPU-time clock, readable by the monitor thread */
     _Atomic int active;                 /* a watched resume is running on this thread */
-    _Atomic uint64_t deadline_ns;       /* monotonic time after which the slice counts as stuck */
+    _Atomic uint64_t deadline_ns;       /* thread CPU time after which the slice counts as stuck */
     _Atomic uint64_t generation;        /* bumped per watched resume */
     _Atomic uint64_t signaled_generation;
     volatile sig_atomic_t in_critical;  /* inside the allocator or a Swift host function: do not jump now */
@@ -68,11 +69,14 @@ static void *clua_watchdog_main(void *unused) {
     struct timespec period = {0, CLUA_WATCHDOG_PERIOD_NS};
     for (;;) {
         nanosleep(&period, NULL);
-        uint64_t now = clua_now_ns();
         int count = atomic_load(&g_guard_count);
         for (int i = 0; i < count; i++) {
             clua_guard *g = g_guards[i];
             if (g == NULL || !atomic_load(&g->active)) continue;
+            /* CPU time, not wall time: a loaded machine slows a slice down but does not make it look stuck. */
+            struct timespec ts;
+            if (clock_gettime(g->cpu_clock, &ts) != 0) continue;
+            uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
             uint64_t deadline = atomic_load(&g->deadline_ns);
             uint64_t generation = atomic_load(&g->generation);
             if (deadline != 0 && now > deadline && atomic_load(&g->signaled_generation) != generation) {
@@ -109,8 +113,12 @@ static clua_guard *clua_thread_guard(void) {
         return NULL; /* unguarded: the hook still bounds everything but the rehash case */
     }
     clua_guard *g = calloc(1, sizeof *g);
-    if (g == NULL) return NULL;
+    if (g == NULL) return NULL; /* the slot stays empty; the monitor skips it */
     g->thread = pthread_self();
+    if (pthread_getcpuclockid(g->thread, &g->cpu_clock) != 0) {
+        free(g);
+        return NULL;
+    }
     /* Dispatch's worker threads (where Swift concurrency runs) block most signals; let ours through. */
     sigset_t ours;
     sigemptyset(&ours);
@@ -145,7 +153,7 @@ int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults
     g->in_critical = 0;
     g->kill_requested = 0;
     atomic_fetch_add(&g->generation, 1);
-    atomic_store(&g->deadline_ns, clua_now_ns() + (uint64_t)stuck_after_ns);
+    atomic_store(&g->deadline_ns, clua_thread_cpu_ns() + (uint64_t)stuck_after_ns);
     atomic_store(&g->active, 1);
     int status = lua_resume(co, from, nargs, nresults);
     atomic_store(&g->active, 0);

@@ -43,6 +43,10 @@ enum HostModules {
 
     /// The longest sleep a plugin may ask for: waiting longer belongs to the scheduler, not to one invocation.
     static let maxSleepMilliseconds: Int64 = 60_000
+    /// The longest log message and fields a plugin may write in one call; longer ones are cut and marked, so a plugin
+    /// cannot flood the host log with one call.
+    static let maxLogMessageBytes = 8 * 1024
+    static let maxLogFieldsBytes = 16 * 1024
     /// The largest plugin module file `require` reads.
     static let maxModuleBytes = 1 << 20
 
@@ -60,10 +64,10 @@ enum HostModules {
         let level = Logger.Level(rawValue: String(decoding: levelBytes, as: UTF8.self)) ?? .info
         var metadata: Logger.Metadata = ["plugin": .string(call.context.pluginName)]
         if case .success(let fields?) = call.optionalString(3) {
-            metadata["fields"] = .string(String(decoding: fields, as: UTF8.self))
+            metadata["fields"] = .string(truncated(fields, to: maxLogFieldsBytes))
         }
         if let invocation = call.context.current { metadata["invocation"] = .string(invocation.id) }
-        call.context.logger.log(level: level, "\(String(decoding: messageBytes, as: UTF8.self))", metadata: metadata)
+        call.context.logger.log(level: level, "\(truncated(messageBytes, to: maxLogMessageBytes))", metadata: metadata)
         return .values([])
     }
 
@@ -183,6 +187,12 @@ enum HostModules {
         }
         return .values([.string(Array(data)), .text(shown)])
     }
+}
+
+/// The bytes as text, cut at `limit` bytes with a marker saying how much was dropped.
+func truncated(_ bytes: [UInt8], to limit: Int) -> String {
+    guard bytes.count > limit else { return String(decoding: bytes, as: UTF8.self) }
+    return String(decoding: bytes.prefix(limit), as: UTF8.self) + "… [\(bytes.count - limit) more bytes cut]"
 }
 
 func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {

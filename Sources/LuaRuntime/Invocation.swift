@@ -14,6 +14,8 @@ final class Invocation {
     /// Instructions and running nanoseconds used so far, swapped into the sandbox around every resume.
     var instructions: Int64 = 0
     var cpuNanoseconds: Int64 = 0
+    /// Monotonic time (ns) by which the invocation must have finished, waits included; 0 when unlimited.
+    var wallDeadline: UInt64 = 0
     /// Arguments pushed for the first resume.
     var pendingArguments: Int32 = 0
     var started = false

@@ -1,3 +1,4 @@
+import CLuaShim
 import Foundation
 
 extension LuaState {
@@ -10,8 +11,6 @@ extension LuaState {
     nonisolated(nonsending) public func run(
         _ function: LuaFunctionRef, arguments: [LuaArgument], resultMode: ResultMode = .json
     ) async throws(LuaError) -> InvocationResult {
-        let started = DispatchTime.now().uptimeNanoseconds
-        let wallLimit = limitsEnabled && limits.wallMilliseconds > 0 ? UInt64(limits.wallMilliseconds) * 1_000_000 : nil
         let invocation = try startInvocation(function, arguments: arguments)
         while true {
             switch resume(invocation, resultMode: resultMode) {
@@ -20,12 +19,13 @@ extension LuaState {
             case .failed(let error):
                 throw error
             case .waiting(let operation):
-                guard let wallLimit else {
+                guard invocation.wallDeadline != 0 else {
                     invocation.completion = await operation.perform()
                     continue
                 }
-                let elapsed = DispatchTime.now().uptimeNanoseconds - started
-                let outcome: HostOutcome? = elapsed >= wallLimit ? nil : await Self.race(operation, within: wallLimit - elapsed)
+                let now = clua_now_ns()
+                let deadline = invocation.wallDeadline
+                let outcome: HostOutcome? = now >= deadline ? nil : await Self.race(operation, within: deadline - now)
                 guard let outcome else {
                     throw abandon(invocation, with: LuaError(
                         kind: .cpu, message: "wall-clock deadline of \(limits.wallMilliseconds) ms exceeded while waiting for \(operation.name)",

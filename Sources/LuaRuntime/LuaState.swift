@@ -44,7 +44,7 @@ public final class LuaState {
         self.limitsEnabled = limitsEnabled
         clua_sandbox_of(L).pointee.host = Unmanaged.passUnretained(context).toOpaque()
         // Setup runs the prelude under the same budget as an invocation would.
-        clua_slice_begin(L, 0, 0)
+        clua_slice_begin(L, 0, 0, 0)
         let status = LuaPrelude.source.withCString { prelude in
             HostFunctionTable.cNames.withUnsafeBufferPointer { names in
                 clua_setup(L, prelude, strlen(prelude), names.baseAddress, Int32(names.count))
@@ -55,7 +55,6 @@ public final class LuaState {
             clua_close(L)
             throw LuaError(kind: .runtime, message: "sandbox setup failed: \(message)", plugin: context.pluginName)
         }
-        clua_slice_begin(L, 0, 0)
         clua_sandbox_of(L).pointee.slice_start_ns = 0
     }
 
@@ -185,13 +184,16 @@ public final class LuaState {
         let (thread, ref) = try takeThread()
         invocationCounter += 1
         let invocation = Invocation(pluginName: context.pluginName, number: invocationCounter, thread: thread, ref: ref)
+        if limitsEnabled && limits.wallMilliseconds > 0 {
+            invocation.wallDeadline = clua_now_ns() + UInt64(limits.wallMilliseconds) * 1_000_000
+        }
         guard lua_checkstack(thread, Int32(arguments.count) + 4) != 0 else {
             throw LuaError(kind: .memory, message: "Lua stack exhausted", plugin: context.pluginName)
         }
         lua_rawgeti(thread, clua_registryindex(), lua_Integer(function.ref))
         // Decoding the input runs C code (the JSON codec) under this invocation's budget and the sandbox's limits.
         clua_clear_fault(L)
-        clua_slice_begin(L, 0, 0)
+        clua_slice_begin(L, 0, 0, invocation.wallDeadline)
         for argument in arguments {
             let status: Int32
             switch argument {
@@ -243,7 +245,7 @@ public final class LuaState {
         context.current = invocation
         defer { context.current = nil }
         clua_arm_hook(thread)
-        clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds)
+        clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds, invocation.wallDeadline)
         var resultCount: Int32 = 0
         let status = clua_resume_watched(thread, L, nargs, &resultCount, stuckAfterNanoseconds)
         if status == CLUA_STATUS_KILLED {
@@ -291,7 +293,7 @@ public final class LuaState {
                 if lua_type(thread, 1) == LUA_TNIL {
                     result = .nothing
                 } else {
-                    clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds)
+                    clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds, invocation.wallDeadline)
                     let encodeStatus = clua_json_encode_top(thread)
                     clua_slice_end(L, &invocation.instructions, &invocation.cpuNanoseconds)
                     if encodeStatus != LUA_OK {
@@ -323,18 +325,19 @@ public final class LuaState {
         defer { leave() }
         context.current = invocation
         defer { context.current = nil }
-        clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds)
+        clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds, invocation.wallDeadline)
         return finishWithError(invocation, error)
     }
 
     // MARK: - Internals
 
-    /// How long one slice may run before the watchdog stops it: long after the hook would have stopped any Lua code,
-    /// so only a C operation the hook cannot interrupt gets there. Zero (unwatched) when limits are off.
+    /// How much CPU time one slice may use before the watchdog stops it: well past the point where the hook would
+    /// have stopped any Lua code, so only a C operation the hook cannot interrupt gets there. Zero (unwatched) when
+    /// limits are off.
     private var stuckAfterNanoseconds: Int64 {
         guard limitsEnabled else { return 0 }
         let budget = limits.cpuMilliseconds > 0 ? limits.cpuMilliseconds : 10_000
-        return (budget + 1_000) * 1_000_000
+        return (budget + 750) * 1_000_000
     }
 
     /// The watchdog stopped a slice inside Lua's C code: the state's structures may be half-updated, so no Lua call

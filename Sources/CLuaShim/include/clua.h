@@ -76,8 +76,9 @@ typedef struct clua_sandbox {
 
     /* current invocation accounting, swapped in and out by the host around every resume */
     int64_t instr_used;
-    int64_t cpu_used_ns;       /* running time of the invocation before the current slice */
-    uint64_t slice_start_ns;   /* monotonic time the current slice started */
+    int64_t cpu_used_ns;       /* running time (thread CPU time) of the invocation before the current slice */
+    uint64_t slice_start_ns;   /* thread CPU time when the current slice started; 0 outside invocations */
+    uint64_t wall_deadline_ns; /* monotonic time the invocation must end by (wall_ms); 0 = none */
 
     /* fault: once set, the count hook re-raises on every instruction so pcall cannot swallow it */
     int fault;                 /* clua_fault */
@@ -92,6 +93,11 @@ static inline clua_sandbox *clua_sandbox_of(lua_State *L) { return *(clua_sandbo
 
 /* Monotonic clock in nanoseconds. */
 uint64_t clua_now_ns(void);
+/* CPU time of the calling thread in nanoseconds: the running-time budget is measured with it, so a loaded machine
+ * (time slices lost to other processes) does not eat a plugin's budget. */
+uint64_t clua_thread_cpu_ns(void);
+/* Whether the invocation has run out of running time or passed its wall-clock deadline; writes the reason. */
+int clua_time_exceeded(clua_sandbox *sb, char *message, size_t size);
 
 /* Create a state whose allocator counts into a new clua_sandbox with these limits. Returns NULL on failure.
  * The sandbox is freed by clua_close. Standard libraries are NOT opened; see clua_sandbox_install. */
@@ -119,7 +125,7 @@ void clua_arm_hook(lua_State *co);
 
 /* Begins / ends a running slice of the current invocation: loads the invocation's counters into the sandbox before a
  * resume, and reads them back after it. */
-void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns);
+void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns, uint64_t wall_deadline_ns);
 void clua_slice_end(lua_State *L, int64_t *instr_used, int64_t *cpu_used_ns);
 
 /* ------------------------------------------------------------------------------------------------------------------
@@ -160,8 +166,8 @@ void clua_install_charges(lua_State *L, const char *lib);
 /* ------------------------------------------------------------------------------------------------------------------
  * Watchdog (clua_watchdog.c)
  * ---------------------------------------------------------------------------------------------------------------- */
-/* lua_resume under the watchdog: returns lua_resume's status, or CLUA_STATUS_KILLED when the slice was still running
- * `stuck_after_ns` after it started (stuck inside one C operation the hook cannot interrupt). After a kill the state
+/* lua_resume under the watchdog: returns lua_resume's status, or CLUA_STATUS_KILLED when the slice used more than
+ * `stuck_after_ns` of thread CPU time (stuck inside one C operation the hook cannot interrupt). After a kill the state
  * must not be used again, not even closed. stuck_after_ns <= 0 resumes unwatched. */
 #define CLUA_STATUS_KILLED (-100)
 int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns);
