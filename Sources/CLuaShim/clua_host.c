@@ -252,7 +252,6 @@ int clua_ref_top(lua_State *L) {
 }
 
 typedef struct clua_describe_args {
-    int idx;
     size_t max_len;
     char *out;
 } clua_describe_args;
@@ -273,7 +272,7 @@ static int clua_describe_body(lua_State *L) {
 }
 
 char *clua_describe_value(lua_State *L, int idx, size_t max_len) {
-    clua_describe_args args = {0, max_len, NULL};
+    clua_describe_args args = {max_len, NULL};
     if (!lua_checkstack(L, 4)) return NULL;
     idx = lua_absindex(L, idx);
     lua_pushcfunction(L, clua_describe_body);
@@ -338,7 +337,6 @@ char *clua_traceback(lua_State *L, lua_State *co, const char *msg) {
 /* Resolves t[name] for the table at tidx without metamethods and refs the value if it is a function. Returns the ref,
  * LUA_REFNIL when absent, or -3 when present but not a function. Protected. */
 typedef struct clua_field_args {
-    int tidx;
     const char *name;
     int result;
 } clua_field_args;
@@ -356,7 +354,7 @@ static int clua_ref_function_body(lua_State *L) {
 }
 
 int clua_ref_function_field(lua_State *L, int tidx, const char *name) {
-    clua_field_args args = {0, name, LUA_REFNIL};
+    clua_field_args args = {name, LUA_REFNIL};
     if (!lua_checkstack(L, 4)) return LUA_NOREF;
     tidx = lua_absindex(L, tidx);
     lua_pushcfunction(L, clua_ref_function_body);

@@ -229,13 +229,14 @@ void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns, uin
     sb->instr_used = instr_used;
     sb->cpu_used_ns = cpu_used_ns;
     sb->wall_deadline_ns = wall_deadline_ns;
-    sb->slice_start_ns = clua_thread_cpu_ns();
+    /* Reading a thread's CPU clock is a system call: only pay it when there is a budget to measure against. */
+    sb->slice_start_ns = (sb->enabled && sb->limits.cpu_ns > 0) ? clua_thread_cpu_ns() : 0;
 }
 
 void clua_slice_end(lua_State *L, int64_t *instr_used, int64_t *cpu_used_ns) {
     clua_sandbox *sb = clua_sandbox_of(L);
     *instr_used = sb->instr_used;
-    *cpu_used_ns = sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns);
+    *cpu_used_ns = sb->cpu_used_ns + (sb->slice_start_ns ? (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns) : 0);
 }
 
 static int clua_panic(lua_State *L) {

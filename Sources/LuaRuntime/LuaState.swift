@@ -191,9 +191,10 @@ public final class LuaState {
             throw LuaError(kind: .memory, message: "Lua stack exhausted", plugin: context.pluginName)
         }
         lua_rawgeti(thread, clua_registryindex(), lua_Integer(function.ref))
-        // Decoding the input runs C code (the JSON codec) under this invocation's budget and the sandbox's limits.
+        // Decoding the input runs C code (the JSON codec) under the sandbox's size and depth limits; its work is charged
+        // to the invocation's instructions (untimed: it is bounded by json_bytes, and timing costs a system call).
         clua_clear_fault(L)
-        clua_slice_begin(L, 0, 0, invocation.wallDeadline)
+        beginUntimed(instructions: 0)
         for argument in arguments {
             let status: Int32
             switch argument {
@@ -221,10 +222,7 @@ public final class LuaState {
                 throw LuaError(kind: kind, message: "input: \(LuaError.splitLocation(message).message)", plugin: context.pluginName)
             }
         }
-        var used: Int64 = 0, ran: Int64 = 0
-        clua_slice_end(L, &used, &ran)
-        invocation.instructions = used
-        invocation.cpuNanoseconds = ran
+        invocation.instructions = clua_sandbox_of(L).pointee.instr_used
         invocation.pendingArguments = Int32(arguments.count)
         invocationsInFlight += 1
         return invocation
@@ -293,9 +291,9 @@ public final class LuaState {
                 if lua_type(thread, 1) == LUA_TNIL {
                     result = .nothing
                 } else {
-                    clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds, invocation.wallDeadline)
+                    beginUntimed(instructions: invocation.instructions)
                     let encodeStatus = clua_json_encode_top(thread)
-                    clua_slice_end(L, &invocation.instructions, &invocation.cpuNanoseconds)
+                    invocation.instructions = clua_sandbox_of(L).pointee.instr_used
                     if encodeStatus != LUA_OK {
                         let fault = LuaError.Kind(faultCode: clua_sandbox_of(L).pointee.fault)
                         let message = Self.describeTop(thread) ?? "cannot encode the result"
@@ -330,6 +328,13 @@ public final class LuaState {
     }
 
     // MARK: - Internals
+
+    /// Starts accounting C work (the JSON codec on input and output) without reading clocks.
+    private func beginUntimed(instructions: Int64) {
+        let sandbox = clua_sandbox_of(L)!
+        sandbox.pointee.instr_used = instructions
+        sandbox.pointee.slice_start_ns = 0
+    }
 
     /// How much CPU time one slice may use before the watchdog stops it: well past the point where the hook would
     /// have stopped any Lua code, so only a C operation the hook cannot interrupt gets there. Zero (unwatched) when
