@@ -158,8 +158,8 @@ local function sandbox_load(...)
     fault("permission", format("load: mode must be \"t\" (text), got %s", tostring(mode)), 2)
   end
   if select("#", ...) < 4 then chunk_env = env end
-  -- A plugin names its chunks, but may not make them pass for host code or another file in error reports.
-  name = "=load:" .. (name == nil and "chunk" or tostring(name):gsub("^[=@]", ""):sub(1, 60))
+  -- A plugin names its chunks, but may not make them pass for host code ("conflux/…") in error reports.
+  if type(name) == "string" and name:find("^[=@]?conflux/") then name = "=load:" .. name:gsub("^[=@]", "") end
   if type(chunk) == "function" then
     -- Collect the pieces first so the whole text can be checked like any other source.
     local pieces, n = {}, 0

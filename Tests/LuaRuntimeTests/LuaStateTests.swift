@@ -138,6 +138,11 @@ import Testing
         #expect(clock.now - start < .seconds(2))
     }
 
+    @Test func loadedChunksCannotPassForHostCode() async throws {
+        let error = try await failure(of: "local f = load(\"error('x')\", '=conflux/sandbox.lua')\nf()")
+        #expect(error.location == "load:conflux/sandbox.lua:1")
+    }
+
     @Test func yieldOutsideACoroutineIsARuntimeError() async throws {
         let error = try await failure(of: "coroutine.yield(1)")
         #expect(error.kind == .runtime)
