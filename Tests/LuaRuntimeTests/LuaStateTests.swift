@@ -118,8 +118,10 @@ import Testing
         let elapsed = clock.now - start
         #expect(results.count == 1000)
         #expect(Set(results).count == 1000)
-        // 1,000 × 100 ms one after another would take 100 s; interleaved they take little more than 100 ms.
-        #expect(elapsed < .seconds(2))
+        // 1,000 × 100 ms one after another would take 100 s; interleaved they take little more than 100 ms alone
+        // (`conflux bench sleep` measures it). The bound is loose because the whole suite runs in parallel on two cores;
+        // it still fails at once if the invocations were serialised.
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func wallClockDeadlineBoundsWaits() async throws {
