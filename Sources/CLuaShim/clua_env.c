@@ -55,6 +55,49 @@ static int clua_lua_is_pending(lua_State *L) {
     return 1;
 }
 
+/*
+ * coroutine.close(co) for the sandbox. A coroutine that died from an error is not reset: its pending __close handlers
+ * do not run. If the error was a fault raised from inside the count hook, Lua left that coroutine with hooks switched
+ * off, and its handlers would run unbounded. (A plugin cannot tell the two cases apart, and holds no resources that
+ * need closing, so the rule is the same for every error.) Otherwise: Lua's own coroutine.close (upvalue 1).
+ */
+static int clua_lua_safe_close(lua_State *L) {
+    lua_State *co = lua_tothread(L, 1);
+    luaL_argexpected(L, co != NULL, 1, "coroutine");
+    int status = lua_status(co);
+    if (status != LUA_OK && status != LUA_YIELD) {
+        lua_pushboolean(L, 0);
+        if (lua_gettop(co) > 0 && lua_checkstack(co, 1)) {
+            lua_pushvalue(co, -1);
+            lua_xmove(co, L, 1);
+        } else {
+            lua_pushnil(L);
+        }
+        return 2;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* os.time / os.date / os.clock take libc's timezone lock: the watchdog must never jump out of them. They may raise
+ * (a bad format), so the original runs under lua_pcall inside the critical region and its error is re-raised after
+ * leaving it. The format's length is charged like other C work. */
+static int clua_lua_os_guarded(lua_State *L) {
+    size_t len = 0;
+    if (lua_type(L, 1) == LUA_TSTRING) lua_tolstring(L, 1, &len);
+    clua_charge(L, 1 + (int64_t)(len / 32), "os");
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    clua_guard_enter_critical();
+    int status = lua_pcall(L, nargs, LUA_MULTRET, 0);
+    clua_guard_leave_critical();
+    if (status != LUA_OK) return lua_error(L);
+    return lua_gettop(L);
+}
+
 typedef struct clua_setup_args {
     const char *prelude;
     size_t prelude_len;
@@ -137,12 +180,15 @@ static int clua_setup_body(lua_State *L) {
     luaL_requiref(L, "coroutine", luaopen_coroutine, 0);
     clua_copy_fields(L, -1, coroutine_names);
     clua_install_charges(L, "coroutine");
+    lua_getfield(L, -1, "close");
+    lua_pushcclosure(L, clua_lua_safe_close, 1);
+    lua_setfield(L, -2, "close");
     lua_setfield(L, raw, "coroutine");
     lua_pop(L, 1);
 
     luaL_requiref(L, "os", luaopen_os, 0);
     clua_copy_fields(L, -1, os_names);
-    clua_install_charges(L, "os");
+    for (const char *const *name = os_names; *name != NULL; name++) clua_wrap_with_original(L, *name, clua_lua_os_guarded);
     lua_setfield(L, raw, "os");
     lua_pop(L, 1);
 
@@ -176,6 +222,9 @@ static int clua_setup_body(lua_State *L) {
     lua_pushliteral(L, "k");
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
+    lua_pushthread(L); /* the main thread belongs to the host too */
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &CLUA_HOST_THREADS_KEY); /* stack: raw, env, hostfns, token, fault, json, threads */
 

@@ -65,6 +65,13 @@ static int64_t clua_len_units(lua_State *L, int idx) {
  * sort or unpack loop in C, so charge what it says. (__len runs as Lua code, under the hook.) */
 static int64_t clua_table_len(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TTABLE) return 0;
+    /* The wrapped function asks __len again and could be told something else than what was charged: tables with a
+     * __len metamethod are refused by the functions whose work follows the length. */
+    if (luaL_getmetafield(L, idx, "__len") != LUA_TNIL) {
+        lua_pop(L, 1);
+        clua_raise_fault(L, CLUA_FAULT_LIMIT,
+                         "tables with a __len metamethod are not accepted here (their length decides work done in C)");
+    }
     lua_Integer n = luaL_len(L, idx);
     return n > 0 ? (int64_t)n : 0;
 }
@@ -78,7 +85,8 @@ static int64_t clua_range_units(lua_State *L, int from_idx, int to_idx, int64_t 
     return span > 9.0e18 ? INT64_MAX / 2 : (int64_t)span;
 }
 
-/* upvalue 1: the original C function, upvalue 2: the cost model, upvalue 3: the name for messages. */
+/* upvalue 1: the original C function, upvalue 2: the cost model, upvalue 3: the name for messages. The original is
+ * called directly (no Lua call frame), so it must be a plain C function that uses no upvalues of its own. */
 static int clua_charged(lua_State *L) {
     int model = (int)lua_tointeger(L, lua_upvalueindex(2));
     const char *what = lua_tostring(L, lua_upvalueindex(3));
@@ -130,7 +138,7 @@ void clua_install_charges(lua_State *L, const char *lib) {
         {"utf8", "char", CLUA_COST_ARG_COUNT},        {"utf8", "len", CLUA_COST_ARG1_BYTES},
         {"utf8", "codepoint", CLUA_COST_ARG1_BYTES},  {"utf8", "offset", CLUA_COST_ARG1_BYTES},
         {"_G", "tonumber", CLUA_COST_ARG1_BYTES},     {"_G", "select", CLUA_COST_ARG_COUNT},
-        {"_G", "load", CLUA_COST_ARG1_BYTES},         {"os", "date", CLUA_COST_ARG1_BYTES},
+        {"_G", "load", CLUA_COST_ARG1_BYTES},
         {"coroutine", "create", CLUA_COST_COROUTINE}, {"coroutine", "wrap", CLUA_COST_COROUTINE},
     };
     for (size_t i = 0; i < sizeof charges / sizeof charges[0]; i++)

@@ -86,9 +86,11 @@ void clua_results_set_error(clua_results *r, const char *message, int fault_kind
 }
 
 static void clua_results_free(clua_results *r) {
+    clua_guard_enter_critical(); /* free() takes malloc's locks: the watchdog must not jump out of it */
     for (int i = 0; i < r->count; i++) free(r->values[i].s);
     free(r->error);
     memset(r, 0, sizeof *r);
+    clua_guard_leave_critical();
 }
 
 /* ---- trampoline ------------------------------------------------------------------------------------------------- */
@@ -251,39 +253,59 @@ int clua_ref_top(lua_State *L) {
     return ref;
 }
 
-typedef struct clua_describe_args {
-    size_t max_len;
-    char *out;
-} clua_describe_args;
-
-/* Arguments: the value, the args pointer. (A protected function sees only its own arguments: indices of the
- * caller's frame mean nothing inside it.) */
-static int clua_describe_body(lua_State *L) {
-    clua_describe_args *args = (clua_describe_args *)lua_touserdata(L, 2);
-    size_t len;
-    const char *s = luaL_tolstring(L, 1, &len);
-    if (len > args->max_len) len = args->max_len;
-    args->out = malloc(len + 1);
-    if (args->out) {
-        memcpy(args->out, s, len);
-        args->out[len] = '\0';
-    }
-    return 0;
-}
-
+/* A description of any value for error reports, read without metamethods and without allocating in Lua: plugin code
+ * (a looping or raising __tostring) must not run on the host's error path, where no budget applies. A table error
+ * object contributes its string field `message`, if it has one. */
 char *clua_describe_value(lua_State *L, int idx, size_t max_len) {
-    clua_describe_args args = {max_len, NULL};
-    if (!lua_checkstack(L, 4)) return NULL;
+    char buffer[96];
+    const char *text = NULL;
+    size_t len = 0;
     idx = lua_absindex(L, idx);
-    lua_pushcfunction(L, clua_describe_body);
-    lua_pushvalue(L, idx);
-    lua_pushlightuserdata(L, &args);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-        lua_pop(L, 1);
-        free(args.out);
-        return NULL;
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING: text = lua_tolstring(L, idx, &len); break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) snprintf(buffer, sizeof buffer, "%lld", (long long)lua_tointeger(L, idx));
+        else snprintf(buffer, sizeof buffer, "%.14g", (double)lua_tonumber(L, idx));
+        text = buffer;
+        break;
+    case LUA_TBOOLEAN: text = lua_toboolean(L, idx) ? "true" : "false"; break;
+    case LUA_TNIL: text = "nil"; break;
+    case LUA_TTABLE:
+        if (lua_checkstack(L, 3)) {
+            lua_pushnil(L);
+            while (lua_next(L, idx) != 0) { /* raw traversal: no metamethods, no allocation */
+                size_t klen;
+                if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+                    const char *key = lua_tolstring(L, -2, &klen);
+                    if (klen == 7 && memcmp(key, "message", 7) == 0) {
+                        text = lua_tolstring(L, -1, &len);
+                        char *copy = malloc((len < max_len ? len : max_len) + 1);
+                        if (copy) {
+                            if (len > max_len) len = max_len;
+                            memcpy(copy, text, len);
+                            copy[len] = '\0';
+                        }
+                        lua_pop(L, 2);
+                        return copy;
+                    }
+                }
+                lua_pop(L, 1);
+            }
+        }
+        text = "(error object is a table value)";
+        break;
+    default:
+        snprintf(buffer, sizeof buffer, "(error object is a %s value)", lua_typename(L, lua_type(L, idx)));
+        text = buffer;
+        break;
     }
-    return args.out;
+    if (len == 0) len = strlen(text);
+    if (len > max_len) len = max_len;
+    char *copy = malloc(len + 1);
+    if (copy == NULL) return NULL;
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    return copy;
 }
 
 static int clua_pushlstring_body(lua_State *L) {

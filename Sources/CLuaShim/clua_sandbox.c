@@ -41,9 +41,8 @@ uint64_t clua_thread_cpu_ns(void) {
 }
 
 int clua_time_exceeded(clua_sandbox *sb, char *message, size_t size) {
-    if (sb->slice_start_ns == 0) return 0; /* not inside an invocation */
     const clua_limits *lim = &sb->limits;
-    if (lim->cpu_ns > 0) {
+    if (lim->cpu_ns > 0 && sb->slice_start_ns != 0) { /* slice_start_ns is 0 outside a timed slice */
         int64_t ran = sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns);
         if (ran > lim->cpu_ns) {
             snprintf(message, size, "running-time budget of %lld ms exceeded", (long long)(lim->cpu_ns / 1000000));

@@ -47,6 +47,7 @@ long clua_max_index_chain(const char *src, size_t len) {
     const char *p = src, *end = src + len;
     long run = 0, longest = 0;
     long saved[CLUA_MAX_BRACKET_NESTING];
+    char kind[CLUA_MAX_BRACKET_NESTING]; /* '[' index, 'c' call, 'g' grouping parenthesis */
     int depth = 0;
     int after_value = 0; /* the previous token ends an expression: a '[' here indexes it */
     while (p < end) {
@@ -79,18 +80,39 @@ long clua_max_index_chain(const char *src, size_t len) {
                 after_value = 1;
                 continue;
             }
-            if (depth < CLUA_MAX_BRACKET_NESTING) saved[depth] = after_value ? run + 1 : 0;
+            if (depth < CLUA_MAX_BRACKET_NESTING) {
+                saved[depth] = after_value ? run + 1 : 0;
+                kind[depth] = '[';
+            }
             depth++;
             run = 0;
             after_value = 0;
             p++;
             continue;
         }
-        if (c == ']') {
+        if (c == ']' || c == ')') {
             if (depth > 0) depth--;
-            run = depth < CLUA_MAX_BRACKET_NESTING ? saved[depth] : 0;
+            if (depth < CLUA_MAX_BRACKET_NESTING) {
+                /* After an index the chain goes on one longer; after a call it starts again (a call's result is not
+                 * traced back); a grouping parenthesis is transparent: (t.a.a).a is one chain. */
+                if (kind[depth] == '[') run = saved[depth];
+                else if (kind[depth] == 'c') run = 0;
+            } else {
+                run = 0;
+            }
             if (run > longest) longest = run;
             after_value = 1;
+            p++;
+            continue;
+        }
+        if (c == '(') {
+            if (depth < CLUA_MAX_BRACKET_NESTING) {
+                saved[depth] = 0;
+                kind[depth] = after_value ? 'c' : 'g';
+            }
+            depth++;
+            run = 0;
+            after_value = 0;
             p++;
             continue;
         }
@@ -135,8 +157,7 @@ long clua_max_index_chain(const char *src, size_t len) {
             after_value = 1;
             continue;
         }
-        if (c == ')' || c == '}') after_value = 1;
-        else after_value = 0;
+        after_value = (c == '}');
         run = 0;
         p++;
     }

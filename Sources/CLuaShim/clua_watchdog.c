@@ -43,12 +43,21 @@ typedef struct clua_guard {
     _Atomic uint64_t signaled_generation;
     volatile sig_atomic_t in_critical;  /* inside the allocator or a Swift host function: do not jump now */
     volatile sig_atomic_t kill_requested;
+    _Atomic int retired;                /* its thread exited; the guard waits for a new thread to adopt it */
 } clua_guard;
 
 static clua_guard *g_guards[CLUA_MAX_GUARDED_THREADS];
 static _Atomic int g_guard_count = 0;
 static pthread_once_t g_watchdog_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_guard_key;
+static pthread_mutex_t g_guard_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread clua_guard *tls_guard = NULL;
+
+static uint64_t clua_clock_ns(clockid_t clock) {
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void clua_watchdog_handler(int sig, siginfo_t *info, void *context) {
     (void)sig;
@@ -57,6 +66,10 @@ static void clua_watchdog_handler(int sig, siginfo_t *info, void *context) {
     clua_guard *g = tls_guard;
     if (g == NULL || !atomic_load(&g->active)) return;
     if (atomic_load(&g->signaled_generation) != atomic_load(&g->generation)) return; /* a late signal for an old slice */
+    /* Re-check against this slice's own deadline (clock_gettime is async-signal-safe): the monitor may have paired a
+     * new generation with the previous slice's deadline. */
+    uint64_t deadline = atomic_load(&g->deadline_ns);
+    if (deadline == 0 || clua_clock_ns(g->cpu_clock) <= deadline) return;
     if (g->in_critical) {
         g->kill_requested = 1;
         return;
@@ -72,11 +85,10 @@ static void *clua_watchdog_main(void *unused) {
         int count = atomic_load(&g_guard_count);
         for (int i = 0; i < count; i++) {
             clua_guard *g = g_guards[i];
-            if (g == NULL || !atomic_load(&g->active)) continue;
+            if (g == NULL || atomic_load(&g->retired) || !atomic_load(&g->active)) continue;
             /* CPU time, not wall time: a loaded machine slows a slice down but does not make it look stuck. */
-            struct timespec ts;
-            if (clock_gettime(g->cpu_clock, &ts) != 0) continue;
-            uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            uint64_t now = clua_clock_ns(g->cpu_clock);
+            if (now == 0) continue;
             uint64_t deadline = atomic_load(&g->deadline_ns);
             uint64_t generation = atomic_load(&g->generation);
             if (deadline != 0 && now > deadline && atomic_load(&g->signaled_generation) != generation) {
@@ -88,7 +100,16 @@ static void *clua_watchdog_main(void *unused) {
     return NULL;
 }
 
+/* A guard outlives its thread (the monitor may still be reading it): when the thread exits, the guard is retired and
+ * the next new thread adopts it, so the fixed table of slots is not used up by the executor's thread churn. */
+static void clua_guard_retire(void *guard) {
+    clua_guard *g = (clua_guard *)guard;
+    atomic_store(&g->active, 0);
+    atomic_store(&g->retired, 1);
+}
+
 static void clua_watchdog_start(void) {
+    pthread_key_create(&g_guard_key, clua_guard_retire);
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_sigaction = clua_watchdog_handler;
@@ -107,24 +128,34 @@ static void clua_watchdog_start(void) {
 static clua_guard *clua_thread_guard(void) {
     if (tls_guard != NULL) return tls_guard;
     pthread_once(&g_watchdog_once, clua_watchdog_start);
-    int index = atomic_fetch_add(&g_guard_count, 1);
-    if (index >= CLUA_MAX_GUARDED_THREADS) {
-        atomic_fetch_sub(&g_guard_count, 1);
-        return NULL; /* unguarded: the hook still bounds everything but the rehash case */
+    clockid_t cpu_clock;
+    if (pthread_getcpuclockid(pthread_self(), &cpu_clock) != 0) return NULL;
+    clua_guard *g = NULL;
+    pthread_mutex_lock(&g_guard_lock);
+    int count = atomic_load(&g_guard_count);
+    for (int i = 0; i < count && g == NULL; i++)
+        if (g_guards[i] != NULL && atomic_load(&g_guards[i]->retired)) g = g_guards[i];
+    if (g != NULL) {
+        g->thread = pthread_self();
+        g->cpu_clock = cpu_clock;
+        g->in_critical = 0;
+        g->kill_requested = 0;
+        atomic_store(&g->deadline_ns, 0);
+        atomic_store(&g->retired, 0);
+    } else if (count < CLUA_MAX_GUARDED_THREADS && (g = calloc(1, sizeof *g)) != NULL) {
+        g->thread = pthread_self();
+        g->cpu_clock = cpu_clock;
+        g_guards[count] = g;
+        atomic_store(&g_guard_count, count + 1);
     }
-    clua_guard *g = calloc(1, sizeof *g);
-    if (g == NULL) return NULL; /* the slot stays empty; the monitor skips it */
-    g->thread = pthread_self();
-    if (pthread_getcpuclockid(g->thread, &g->cpu_clock) != 0) {
-        free(g);
-        return NULL;
-    }
+    pthread_mutex_unlock(&g_guard_lock);
+    if (g == NULL) return NULL; /* unguarded: the hook still bounds everything but the rehash case */
     /* Dispatch's worker threads (where Swift concurrency runs) block most signals; let ours through. */
     sigset_t ours;
     sigemptyset(&ours);
     sigaddset(&ours, CLUA_WATCHDOG_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &ours, NULL);
-    g_guards[index] = g;
+    pthread_setspecific(g_guard_key, g);
     tls_guard = g;
     return g;
 }
@@ -158,10 +189,12 @@ int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults
     }
     g->in_critical = 0;
     g->kill_requested = 0;
-    atomic_fetch_add(&g->generation, 1);
+    /* Deadline before generation: the monitor never pairs this slice's generation with an older deadline. */
     atomic_store(&g->deadline_ns, clua_thread_cpu_ns() + (uint64_t)stuck_after_ns);
+    atomic_fetch_add(&g->generation, 1);
     atomic_store(&g->active, 1);
     int status = lua_resume(co, from, nargs, nresults);
     atomic_store(&g->active, 0);
+    atomic_store(&g->deadline_ns, 0);
     return status;
 }

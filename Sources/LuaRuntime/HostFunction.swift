@@ -78,17 +78,19 @@ private let hostCallback: clua_host_callback = { L, functionId, results in
             return fill(results, with: .error("\(function.name): waiting for I/O is only possible inside an invocation"))
         }
         invocation.pending = operation
+        invocation.waitingThread = L
     }
     return fill(results, with: outcome)
 }
 
 private let resumeCallback: clua_resume_callback = { L, results in
     guard let L, let results, let context = context(of: L), let invocation = context.current,
-          let completion = invocation.completion else {
+          invocation.waitingThread == L, let completion = invocation.completion else {
         // Something other than the host resumed a coroutine that was waiting for the host.
         return fill(results!, with: .fault(.permission, "a coroutine waiting for the host was resumed by plugin code"))
     }
     invocation.completion = nil
+    invocation.waitingThread = nil
     return fill(results, with: completion)
 }
 

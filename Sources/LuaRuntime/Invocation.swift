@@ -21,6 +21,9 @@ final class Invocation {
     var started = false
     /// The operation the coroutine is waiting for, set by a host function that returned `.wait`.
     var pending: HostOperation?
+    /// The coroutine (the invocation's own, or one of the plugin's inside it) whose host call is waiting: only its
+    /// continuation may take the completion.
+    var waitingThread: OpaquePointer?
     /// The operation's outcome, delivered to the coroutine by the continuation when it resumes.
     var completion: HostOutcome?
 

@@ -11,6 +11,7 @@ local base = raw.base
 local rawget, rawset, type, tostring, select, error = base.rawget, base.rawset, base.type, base.tostring, base.select, base.error
 local raw_setmetatable, raw_pcall, raw_xpcall, raw_load = base.setmetatable, base.pcall, base.xpcall, base.load
 local co_create, co_resume, co_yield, co_status, co_close = raw.coroutine.create, raw.coroutine.resume, raw.coroutine.yield, raw.coroutine.status, raw.coroutine.close
+local co_running = raw.coroutine.running
 local concat, format = raw.table.concat, raw.string.format
 
 -- Names a plugin author may expect from standard Lua but that the sandbox withholds: reading one is a permission
@@ -85,6 +86,10 @@ local function sandbox_pcall(f, ...) return checked(raw_pcall(f, ...)) end
 local function sandbox_xpcall(f, handler, ...)
   local function guarded(message)
     if is_pending() then return message end
+    -- Exhaustion must reach `checked` as Lua reported it, not as the plugin's handler rewrote it.
+    if message == MEMERR or type(message) == "string" and message:find("stack overflow", 1, true) then
+      return message
+    end
     return handler(message)
   end
   return checked(raw_xpcall(f, guarded, ...))
@@ -254,48 +259,67 @@ local function require(name)
   if not name:find("^[%w_]+$") and not name:find("^[%w_][%w_%.]*[%w_]$") or name:find("..", 1, true) then
     error(format("require: invalid module name '%s' (letters, digits, '_' and '.' only)", name), 2)
   end
-  if loading[name] then error(format("require: module '%s' requires itself (a cycle)", name), 2) end
+  -- A module being loaded is marked with the coroutine loading it: the same coroutine asking again is a cycle;
+  -- another invocation asking meanwhile simply loads it too.
+  local me = co_running()
+  if loading[name] == me then error(format("require: module '%s' requires itself (a cycle)", name), 2) end
   local source, path = module_source(name)
   if source == nil then
     error(format("require: module '%s' not found (no host module of that name and %s)", name, path), 2)
   end
+  check_source(source)
   local chunk, err = raw_load(source, "@" .. path, "t", env)
   if chunk == nil then error(err, 0) end
-  loading[name] = true
+  loading[name] = me
   local ok, result = raw_pcall(chunk, name)
-  loading[name] = nil
-  if not ok then error(result, 0) end
+  if loading[name] == me then loading[name] = nil end
+  if not ok then
+    pending()
+    error(result, 0)
+  end
   if result == nil then result = true end
   loaded[name] = result
   return result
 end
 
 -- The plugin environment ---------------------------------------------------------------------------------------------
+-- `env` (the state's global table) stays empty: reads go through to `genv`, writes are refused, so plugin code can
+-- neither create globals nor replace the ones the host provides (print, pcall, string, …).
+local genv = {}
 for _, name in base.ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawlen",
                             "select", "getmetatable", "tonumber", "tostring", "type", "_VERSION" }) do
-  rawset(env, name, base[name])
+  rawset(genv, name, base[name])
 end
-rawset(env, "rawset", sandbox_rawset)
-rawset(env, "pcall", sandbox_pcall)
-rawset(env, "xpcall", sandbox_xpcall)
-rawset(env, "load", sandbox_load)
-rawset(env, "setmetatable", sandbox_setmetatable)
-rawset(env, "collectgarbage", sandbox_collectgarbage)
-rawset(env, "require", require)
-rawset(env, "print", print)
-rawset(env, "string", readonly("string", raw.string))
-rawset(env, "table", readonly("table", raw.table))
-rawset(env, "math", readonly("math", raw.math))
-rawset(env, "utf8", readonly("utf8", raw.utf8))
-rawset(env, "os", readonly("os", raw.os))
-rawset(env, "coroutine", readonly("coroutine", coroutine_lib))
-rawset(env, "_G", env)
+rawset(genv, "rawset", sandbox_rawset)
+rawset(genv, "pcall", sandbox_pcall)
+rawset(genv, "xpcall", sandbox_xpcall)
+rawset(genv, "load", sandbox_load)
+rawset(genv, "setmetatable", sandbox_setmetatable)
+rawset(genv, "collectgarbage", sandbox_collectgarbage)
+rawset(genv, "require", require)
+rawset(genv, "print", print)
+rawset(genv, "string", readonly("string", raw.string))
+rawset(genv, "table", readonly("table", raw.table))
+rawset(genv, "math", readonly("math", raw.math))
+rawset(genv, "utf8", readonly("utf8", raw.utf8))
+rawset(genv, "os", readonly("os", raw.os))
+rawset(genv, "coroutine", readonly("coroutine", coroutine_lib))
+rawset(genv, "_G", env)
+raw_setmetatable(genv, { __index = missing("_G") })
 protected_tables[env] = "_G"
 raw_setmetatable(env, {
-  __index = missing("_G"),
+  __index = genv,
   __newindex = function(_, key)
     fault("permission", format("assignment to global '%s' (plugins may not create or change globals; use local)",
                                tostring(key)), 2)
+  end,
+  __pairs = function()
+    local next, key = base.next, nil
+    return function()
+      local value
+      key, value = next(genv, key)
+      return key, value
+    end
   end,
   __metatable = false,
 })

@@ -168,7 +168,7 @@ public final class LuaState {
     }
 
     public func release(_ ref: LuaValueRef) {
-        guard !closed else { return }
+        guard !closed, !killed else { return }
         clua_unref(L, ref.ref)
     }
 
@@ -188,6 +188,7 @@ public final class LuaState {
             invocation.wallDeadline = clua_now_ns() + UInt64(limits.wallMilliseconds) * 1_000_000
         }
         guard lua_checkstack(thread, Int32(arguments.count) + 4) != 0 else {
+            clua_unref(L, ref)
             throw LuaError(kind: .memory, message: "Lua stack exhausted", plugin: context.pluginName)
         }
         lua_rawgeti(thread, clua_registryindex(), lua_Integer(function.ref))
@@ -230,7 +231,10 @@ public final class LuaState {
 
     /// Runs the invocation until it finishes, fails, or waits for a host operation.
     func resume(_ invocation: Invocation, resultMode: ResultMode = .json) -> InvocationStep {
-        do { try enter() } catch { return .failed(error) }
+        do { try enter() } catch {
+            invocationsInFlight -= 1
+            return .failed(error)
+        }
         defer { leave() }
         let thread = invocation.thread
         let nargs: Int32
@@ -396,13 +400,9 @@ public final class LuaState {
     }
 
     private func finishWithError(_ invocation: Invocation, _ error: LuaError) -> LuaError {
-        // After an ordinary error, close the coroutine's pending to-be-closed variables (their __close runs under the
-        // hook). After a fault, do not: the coroutine may have died inside the hook, where Lua has hooks switched off,
-        // and an unbounded __close could then never be stopped. Plugins hold no resources that need closing.
-        if clua_sandbox_of(L).pointee.fault == CLUA_FAULT_NONE.rawValue {
-            clua_arm_hook(invocation.thread)
-            _ = lua_resetthread(invocation.thread)
-        }
+        // The coroutine is dropped without closing its pending to-be-closed variables: after a fault raised inside the
+        // hook Lua leaves it with hooks switched off, and no Lua code may run outside a watched, budgeted resume.
+        // Plugins hold no resources that need closing (the same rule as the sandbox's coroutine.close).
         clua_clear_fault(L)
         clua_arm_hook(L)
         if error.kind.mayCorruptState { needsRecycle = true }
@@ -460,7 +460,7 @@ public final class LuaState {
         return nil
     }
 
-    /// A string copy of the value at the top of `thread` (calls __tostring under protection).
+    /// A string copy of the value at the top of `thread`, read without metamethods (see clua_describe_value).
     static func describeTop(_ thread: OpaquePointer) -> String? {
         if lua_type(thread, -1) == LUA_TSTRING {
             var length = 0

@@ -34,10 +34,14 @@ import Testing
         #expect(error.plugin == "test")
     }
 
-    @Test func errorObjectsThatAreTablesAreDescribed() async throws {
-        let error = try await failure(of: "error(setmetatable({}, { __tostring = function() return 'custom failure' end }))")
-        #expect(error.kind == .runtime)
-        #expect(error.message == "custom failure")
+    @Test func errorObjectsThatAreTablesAreDescribedWithoutRunningPluginCode() async throws {
+        let withMessage = try await failure(of: "error({ code = 7, message = 'custom failure' })")
+        #expect(withMessage.kind == .runtime)
+        #expect(withMessage.message == "custom failure")
+        // A __tostring would run outside any budget on the host's error path: it is never called.
+        let looping = try await failure(of: "error(setmetatable({}, { __tostring = function() while true do end end }))")
+        #expect(looping.kind == .runtime)
+        #expect(looping.message == "(error object is a table value)")
     }
 
     @Test func cpuFaultCannotBeSwallowedByPcall() async throws {
@@ -138,6 +142,46 @@ import Testing
             (error as? LuaError)?.kind == .cpu && (error as! LuaError).message.contains("wall-clock deadline")
         }
         #expect(clock.now - start < .seconds(2))
+    }
+
+    @Test func aCoroutineStoppedByAFaultNeverRunsItsCloseHandlersLater() async throws {
+        // Invocation 1 leaves a coroutine that a fault killed inside a table.sort comparator (where the hook must raise,
+        // leaving Lua's hooks off for that coroutine). Invocation 2 closes it: its endless __close must not run.
+        let state = try makeState()
+        defer { state.close() }
+        let chunk = try state.compile(source: Array("""
+            local saved
+            return {
+              first = function()
+                saved = coroutine.create(function()
+                  local guard <close> = setmetatable({}, { __close = function() while true do end end })
+                  table.sort({ 3, 2, 1 }, function(a, b) while true do end end)
+                end)
+                coroutine.resume(saved)
+              end,
+              second = function()
+                local ok, err = coroutine.close(saved)
+                return { ok, coroutine.status(saved) }
+              end,
+            }
+            """.utf8), chunkName: "saved.lua")
+        guard case .value(let table) = try await state.run(chunk, arguments: [], resultMode: .keep) else { Issue.record("no table"); return }
+        let hooks = try state.functionFields(of: table, names: ["first", "second"])
+        await #expect { _ = try await state.run(hooks["first"]!, arguments: []) } throws: { ($0 as? LuaError)?.kind == .cpu }
+        let clock = ContinuousClock()
+        let start = clock.now
+        guard case .json(let out) = try await state.run(hooks["second"]!, arguments: []) else { Issue.record("no result"); return }
+        #expect(String(decoding: out, as: UTF8.self) == #"[false,"dead"]"#)
+        #expect(clock.now - start < .seconds(1))
+    }
+
+    @Test func requireChecksModuleSourceToo() async throws {
+        let folder = try TemporaryFolder()
+        try folder.write("chain.lua", "return function(t) return t" + String(repeating: ".a", count: 300) + " end")
+        let state = try makeState(root: folder.url)
+        defer { state.close() }
+        let chunk = try state.compile(source: Array("return require('chain')".utf8), chunkName: "r.lua")
+        await #expect { _ = try await state.run(chunk, arguments: []) } throws: { ($0 as? LuaError)?.kind == .limit }
     }
 
     @Test func loadedChunksCannotPassForHostCode() async throws {

@@ -1,6 +1,6 @@
--- expect: cpu
+-- expect: limit
 -- why: table.sort of a table whose __len claims 2^31-2 elements with a Lua comparator: the comparator calls are hooked
--- message: budget
+-- message: __len
 
 local t = setmetatable({}, {
   __len = function() return 2^31 - 2 end,

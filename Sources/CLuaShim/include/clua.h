@@ -160,7 +160,7 @@ int clua_tab_concat(lua_State *L);  /* table.concat, result bounded by string_by
 /* Charges `units` instruction-equivalents of C work to the invocation (cpu fault when over budget). */
 void clua_charge(lua_State *L, int64_t units, const char *what);
 /* Wraps the functions of library table `lib` (at the top of the stack) that do work proportional to their arguments
- * so they charge it first. lib is "string", "table", "utf8", "os" or "_G". */
+ * so they charge it first. lib is "string", "table", "utf8", "coroutine" or "_G". */
 void clua_install_charges(lua_State *L, const char *lib);
 
 /* ------------------------------------------------------------------------------------------------------------------
