@@ -39,6 +39,16 @@ local function missing(libname)
 end
 
 -- A read-only view of a library table: reads hit the real table (one extra lookup), writes are refused.
+-- pairs() over a proxy: an iterator closure over the real table, which is never handed out (`next, real` would be).
+local function iterate(real)
+  local next, key = base.next, nil
+  return function()
+    local value
+    key, value = next(real, key)
+    return key, value
+  end
+end
+
 -- Tables plugin code may not write even with rawset: the library proxies and the global table.
 local protected_tables = raw_setmetatable({}, { __mode = "k" })
 
@@ -49,14 +59,7 @@ local function readonly(libname, real)
     __newindex = function(_, key)
       fault("permission", format("the '%s' library is read-only (assignment to '%s')", libname, tostring(key)), 2)
     end,
-    __pairs = function()
-      local next, key = base.next, nil
-      return function()
-        local value
-        key, value = next(real, key)
-        return key, value
-      end
-    end,
+    __pairs = function() return iterate(real) end,
     __len = function() return 0 end,
     __metatable = false,
   })
@@ -313,14 +316,7 @@ raw_setmetatable(env, {
     fault("permission", format("assignment to global '%s' (plugins may not create or change globals; use local)",
                                tostring(key)), 2)
   end,
-  __pairs = function()
-    local next, key = base.next, nil
-    return function()
-      local value
-      key, value = next(genv, key)
-      return key, value
-    end
-  end,
+  __pairs = function() return iterate(genv) end,
   __metatable = false,
 })
 """#

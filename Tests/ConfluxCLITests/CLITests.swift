@@ -1,12 +1,18 @@
 import Foundation
 import Testing
 
+/// A temporary folder removed when the value goes away.
+final class ScratchFolder {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
+    init() throws { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
 /// The CLI as a user drives it: real processes, real files, reading what they print.
 @Suite struct CLITests {
     @Test func sandboxCheckPrintsOneJSONLineAndExitsZero() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder()
+        let folder = scratch.url
         let file = folder.appendingPathComponent("ok.lua")
         try Data("return { total = 2 + 3, items = { 'a', 'b' } }".utf8).write(to: file)
         let output = try ConfluxBinary.run(["sandbox", "check", file.path])
@@ -17,9 +23,8 @@ import Testing
     }
 
     @Test func sandboxCheckReportsContainedFailuresWithExitThree() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder()
+        let folder = scratch.url
         let file = folder.appendingPathComponent("bad.lua")
         try Data("local x = 1\nreturn os.execute('id')".utf8).write(to: file)
         let output = try ConfluxBinary.run(["sandbox", "check", file.path, "--profile", "production"])
@@ -32,9 +37,8 @@ import Testing
 
     @Test(arguments: ["source", "mapping", "connector"])
     func pluginNewThenPluginTestPassesForEveryKind(kind: String) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder()
+        let folder = scratch.url
         let created = try ConfluxBinary.run(["plugin", "new", "my-\(kind)", "--kind", kind, "--plugins-dir", folder.path])
         #expect(created.status == 0, "\(created.stderr)")
         let tested = try ConfluxBinary.run(["plugin", "test", folder.appendingPathComponent("my-\(kind)").path])
@@ -53,9 +57,8 @@ import Testing
     }
 
     @Test func pluginNewRefusesBadNamesAndExistingFolders() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder()
+        let folder = scratch.url
         let bad = try ConfluxBinary.run(["plugin", "new", "Bad_Name", "--kind", "mapping", "--plugins-dir", folder.path])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("invalid plugin name"))
@@ -75,9 +78,8 @@ import Testing
     }
 
     @Test func pluginRunReportsHookErrorsWithLocation() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder()
+        let folder = scratch.url
         try Data("{\"type\":\"appointment.cancelled\"}".utf8).write(to: folder.appendingPathComponent("in.json"))
         let output = try ConfluxBinary.run(["plugin", "run", "appointment-invoice", "--hook", "map",
                                             "--input", folder.appendingPathComponent("in.json").path])
