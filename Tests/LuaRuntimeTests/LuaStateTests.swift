@@ -173,7 +173,7 @@ import Testing
         let start = clock.now
         guard case .json(let out) = try await state.run(hooks["second"]!, arguments: []) else { Issue.record("no result"); return }
         #expect(String(decoding: out, as: UTF8.self) == #"[false,"dead"]"#)
-        #expect(clock.now - start < .seconds(1))
+        #expect(clock.now - start < .seconds(5)) // an endless __close would run until the watchdog (forever on the host path)
     }
 
     @Test func requireChecksModuleSourceToo() async throws {
