@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries from Debian (liblua5.4-dev, libcurl4-openssl-dev, libsqlite3-dev), found with pkg-config.
@@ -38,6 +39,11 @@ let package = Package(
             ]
         ),
 
+        // The durable queue behind a protocol (messages, attempts, dead letters, idempotency keys), with an in-memory
+        // backend for tests; one target per backend.
+        .target(name: "Store"),
+        .target(name: "StoreSQLite", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+
         .executableTarget(
             name: "conflux",
             dependencies: [
@@ -48,6 +54,7 @@ let package = Package(
         ),
 
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
         .testTarget(
             name: "ConfluxCLITests",
             dependencies: ["LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log")]

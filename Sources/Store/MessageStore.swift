@@ -1,0 +1,58 @@
+import Foundation
+
+/// The durable queue: messages, their attempts, dead letters and idempotency keys.
+///
+/// Every method is one transaction. Backends: `MemoryMessageStore` (tests), `SQLiteMessageStore` (the embedded
+/// default); a PostgreSQL backend implements `lease` with `FOR UPDATE SKIP LOCKED` so several nodes share one queue.
+/// Every backend passes the same conformance suite (Tests/StoreTests).
+///
+/// Leases are owned: `complete`, `retry`, `deadLetter` and `heartbeat` take the owner that leased the message and
+/// fail with `StoreError.leaseLost` when the lease expired and someone else may have it — the worker must then drop
+/// its result (at-least-once delivery; connectors make effects exactly-once with idempotency keys).
+public protocol MessageStore: Sendable {
+    /// Stores the messages in one transaction (one commit, one fsync — group commit is the caller batching), skipping
+    /// those whose idempotency key was already seen in their source. Durable when it returns.
+    func enqueue(_ messages: [NewMessage]) async throws -> [EnqueueOutcome]
+
+    /// Leases up to `limit` ready messages whose time has come, oldest first, for `duration`. A message with an
+    /// ordering key is leased only when it is the oldest unfinished message of its key and no message of that key is
+    /// leased. Expired leases are taken back first.
+    func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage]
+
+    /// Extends the owner's leases (long work).
+    func heartbeat(ids: [String], owner: String, until: Date) async throws
+
+    /// Marks the message done and records the attempt.
+    func complete(id: String, owner: String, attempt: AttemptRecord) async throws
+    /// Puts the message back to ready at `availableAt` and records the attempt.
+    func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws
+    /// Dead-letters the message and records the attempt.
+    func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws
+
+    func message(id: String) async throws -> StoredMessage?
+    func attempts(id: String) async throws -> [AttemptRecord]
+    func list(_ filter: MessageFilter) async throws -> [StoredMessage]
+    /// Counts per status.
+    func counts() async throws -> [MessageStatus: Int]
+
+    /// Returns dead messages to ready (same id, same correlation id, history kept). Returns the ids replayed.
+    func replay(ids: [String], now: Date) async throws -> [String]
+    /// Deletes dead messages and their history. Returns the ids purged.
+    func purge(ids: [String]) async throws -> [String]
+}
+
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    /// The message is not leased by this owner (its lease expired, or it was never leased).
+    case leaseLost(id: String, owner: String)
+    case notFound(id: String)
+    /// The store cannot be used (file unreadable, disk full, migrations failed): ingress answers 503.
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .leaseLost(let id, let owner): return "message \(id) is not leased by \(owner) (lease expired or never taken)"
+        case .notFound(let id): return "no message \(id)"
+        case .unavailable(let reason): return "the store is unavailable: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import GRDB
+import Store
+
+/// The embedded default: one SQLite file in WAL mode with `synchronous = FULL`, so a commit that returned survives
+/// a crash or power loss. Every method is one write transaction (SQLite has one writer; group commit is the caller
+/// batching several messages into one `enqueue`).
+public final class SQLiteMessageStore: MessageStore {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the store at `path` and applies pending migrations.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(5)
+        do {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
+                                                    withIntermediateDirectories: true)
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try SQLiteMigrations.migrator.migrate(pool)
+        } catch {
+            throw StoreError.unavailable("cannot open \(path): \(error)")
+        }
+    }
+
+    public func enqueue(_ messages: [NewMessage]) async throws -> [EnqueueOutcome] {
+        try await write { db in
+            var outcomes: [EnqueueOutcome] = []
+            outcomes.reserveCapacity(messages.count)
+            for message in messages {
+                if let key = message.idempotencyKey {
+                    try db.execute(sql: "INSERT OR IGNORE INTO idempotency_keys (source, key, message_id, created_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [message.source, key, message.id, Self.milliseconds(message.acceptedAt)])
+                    if db.changesCount == 0 {
+                        let first = try String.fetchOne(db, sql: "SELECT message_id FROM idempotency_keys WHERE source = ? AND key = ?",
+                                                        arguments: [message.source, key]) ?? message.id
+                        outcomes.append(.duplicate(firstId: first))
+                        continue
+                    }
+                }
+                let at = Self.milliseconds(message.acceptedAt)
+                try db.execute(sql: """
+                    INSERT INTO messages (id, source, idempotency_key, ordering_key, correlation_id, content_type, body,
+                                          headers, status, attempts, available_at, accepted_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?)
+                    """, arguments: [message.id, message.source, message.idempotencyKey, message.orderingKey,
+                                     message.correlationId, message.contentType, Data(message.body),
+                                     Self.encodeHeaders(message.headers), at, at, at])
+                outcomes.append(.accepted(id: message.id))
+            }
+            return outcomes
+        }
+    }
+
+    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage] {
+        let nowMs = Self.milliseconds(now)
+        let expires = Self.milliseconds(now.addingTimeInterval(duration))
+        return try await write { db in
+            try db.execute(sql: """
+                UPDATE messages SET status = 'ready', lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'leased' AND lease_expires_at <= ?
+                """, arguments: [nowMs])
+            // A keyed message goes only when it is its key's oldest unfinished message and none of its key is leased.
+            let sequences = try Int64.fetchAll(db, sql: """
+                SELECT m.seq FROM messages m
+                WHERE m.status = 'ready' AND m.available_at <= ?
+                  AND (m.ordering_key IS NULL OR (
+                        NOT EXISTS (SELECT 1 FROM messages o WHERE o.ordering_key = m.ordering_key AND o.seq < m.seq
+                                    AND o.status IN ('ready', 'leased'))
+                    AND NOT EXISTS (SELECT 1 FROM messages l WHERE l.ordering_key = m.ordering_key AND l.status = 'leased')))
+                ORDER BY m.seq
+                LIMIT ?
+                """, arguments: [nowMs, limit])
+            guard !sequences.isEmpty else { return [] }
+            let list = sequences.map(String.init).joined(separator: ",")
+            try db.execute(sql: """
+                UPDATE messages SET status = 'leased', lease_owner = ?, lease_expires_at = ?, updated_at = ?
+                WHERE seq IN (\(list))
+                """, arguments: [owner, expires, nowMs])
+            return try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE seq IN (\(list)) ORDER BY seq").map(Self.message)
+        }
+    }
+
+    public func heartbeat(ids: [String], owner: String, until: Date) async throws {
+        try await write { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE messages SET lease_expires_at = ? WHERE id = ? AND status = 'leased' AND lease_owner = ?",
+                               arguments: [Self.milliseconds(until), id, owner])
+                if db.changesCount == 0 { throw try Self.leaseError(db, id: id, owner: owner) }
+            }
+        }
+    }
+
+    public func complete(id: String, owner: String, attempt: AttemptRecord) async throws {
+        try await finish(id: id, owner: owner, attempt: attempt, status: .done, availableAt: nil)
+    }
+
+    public func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws {
+        try await finish(id: id, owner: owner, attempt: attempt, status: .ready, availableAt: availableAt)
+    }
+
+    public func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws {
+        try await finish(id: id, owner: owner, attempt: attempt, status: .dead, availableAt: nil)
+    }
+
+    public func message(id: String) async throws -> StoredMessage? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM messages WHERE id = ?", arguments: [id]).map(Self.message) }
+    }
+
+    public func attempts(id: String) async throws -> [AttemptRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE message_id = ? ORDER BY number", arguments: [id]).map { row in
+                AttemptRecord(messageId: row["message_id"], number: row["number"],
+                              startedAt: Self.date(row["started_at"]), finishedAt: Self.date(row["finished_at"]),
+                              outcome: AttemptRecord.Outcome(rawValue: row["outcome"]) ?? .retry,
+                              errorKind: row["error_kind"], errorMessage: row["error_message"])
+            }
+        }
+    }
+
+    public func list(_ filter: MessageFilter) async throws -> [StoredMessage] {
+        try await read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let status = filter.status { conditions.append("status = ?"); arguments += [status.rawValue] }
+            if let source = filter.source { conditions.append("source = ?"); arguments += [source] }
+            if let after = filter.afterSequence { conditions.append("seq > ?"); arguments += [after] }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments += [filter.limit]
+            return try Row.fetchAll(db, sql: "SELECT * FROM messages \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
+                .map(Self.message)
+        }
+    }
+
+    public func counts() async throws -> [MessageStatus: Int] {
+        try await read { db in
+            var counts: [MessageStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM messages GROUP BY status") {
+                if let status = MessageStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func replay(ids: [String], now: Date) async throws -> [String] {
+        try await write { db in
+            var replayed: [String] = []
+            for id in ids {
+                try db.execute(sql: "UPDATE messages SET status = 'ready', available_at = ?, updated_at = ? WHERE id = ? AND status = 'dead'",
+                               arguments: [Self.milliseconds(now), Self.milliseconds(now), id])
+                if db.changesCount > 0 { replayed.append(id) }
+            }
+            return replayed
+        }
+    }
+
+    public func purge(ids: [String]) async throws -> [String] {
+        try await write { db in
+            var purged: [String] = []
+            for id in ids {
+                try db.execute(sql: "DELETE FROM messages WHERE id = ? AND status = 'dead'", arguments: [id])
+                if db.changesCount > 0 {
+                    try db.execute(sql: "DELETE FROM attempts WHERE message_id = ?", arguments: [id])
+                    purged.append(id)
+                }
+            }
+            return purged
+        }
+    }
+
+    // MARK: - Internals
+
+    private func finish(id: String, owner: String, attempt: AttemptRecord, status: MessageStatus, availableAt: Date?) async throws {
+        try await write { db in
+            let finished = Self.milliseconds(attempt.finishedAt)
+            try db.execute(sql: """
+                UPDATE messages SET status = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                                    updated_at = ?, last_error = ?, available_at = COALESCE(?, available_at)
+                WHERE id = ? AND status = 'leased' AND lease_owner = ?
+                """, arguments: [status.rawValue, finished, attempt.errorMessage, availableAt.map(Self.milliseconds), id, owner])
+            if db.changesCount == 0 { throw try Self.leaseError(db, id: id, owner: owner) }
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO attempts (message_id, number, started_at, finished_at, outcome, error_kind, error_message)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, attempt.number, Self.milliseconds(attempt.startedAt), finished, attempt.outcome.rawValue,
+                                 attempt.errorKind, attempt.errorMessage])
+        }
+    }
+
+    private static func leaseError(_ db: Database, id: String, owner: String) throws -> StoreError {
+        try String.fetchOne(db, sql: "SELECT id FROM messages WHERE id = ?", arguments: [id]) == nil
+            ? .notFound(id: id) : .leaseLost(id: id, owner: owner)
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            throw StoreError.unavailable("\(error.resultCode): \(error.message ?? "")")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as DatabaseError {
+            throw StoreError.unavailable("\(error.resultCode): \(error.message ?? "")")
+        }
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+
+    static func encodeHeaders(_ headers: [String: String]) -> String {
+        guard !headers.isEmpty, let data = try? JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeHeaders(_ text: String) -> [String: String] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+    }
+
+    static func message(_ row: Row) -> StoredMessage {
+        let body: Data = row["body"]
+        let leaseExpires: Int64? = row["lease_expires_at"]
+        return StoredMessage(
+            sequence: row["seq"], id: row["id"], source: row["source"], idempotencyKey: row["idempotency_key"],
+            orderingKey: row["ordering_key"], correlationId: row["correlation_id"], contentType: row["content_type"],
+            body: Array(body), headers: decodeHeaders(row["headers"]),
+            status: MessageStatus(rawValue: row["status"]) ?? .ready, attempts: row["attempts"],
+            availableAt: date(row["available_at"]), leaseOwner: row["lease_owner"], leaseExpiresAt: leaseExpires.map(date),
+            acceptedAt: date(row["accepted_at"]), updatedAt: date(row["updated_at"]), lastError: row["last_error"])
+    }
+}

@@ -1,0 +1,52 @@
+import GRDB
+
+/// The schema, as versioned migrations applied on start (GRDB records the applied ones in `grdb_migrations`).
+/// Never edit a shipped migration: add the next one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-queue") { db in
+            try db.execute(sql: """
+                CREATE TABLE messages (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- acceptance order
+                    id TEXT NOT NULL UNIQUE,
+                    source TEXT NOT NULL,
+                    idempotency_key TEXT,
+                    ordering_key TEXT,
+                    correlation_id TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    headers TEXT NOT NULL,                   -- JSON object
+                    status TEXT NOT NULL CHECK (status IN ('ready', 'leased', 'done', 'dead')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    available_at INTEGER NOT NULL,           -- milliseconds since 1970
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER,
+                    accepted_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    last_error TEXT
+                );
+                CREATE INDEX messages_by_status ON messages (status, available_at, seq);
+                CREATE INDEX messages_by_ordering_key ON messages (ordering_key, status, seq) WHERE ordering_key IS NOT NULL;
+                CREATE TABLE idempotency_keys (
+                    source TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (source, key)
+                ) WITHOUT ROWID;
+                CREATE TABLE attempts (
+                    message_id TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'retry', 'dead')),
+                    error_kind TEXT,
+                    error_message TEXT,
+                    PRIMARY KEY (message_id, number)
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
