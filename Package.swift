@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries from Debian (liblua5.4-dev, libcurl4-openssl-dev, libsqlite3-dev), found with pkg-config.
@@ -44,10 +45,22 @@ let package = Package(
         .target(name: "Store"),
         .target(name: "StoreSQLite", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // Flows, routing and the ingest path: what turns a partner's request into a durable message, and a message
+        // into plugin invocations. Knows the store only through its protocol.
+        .target(
+            name: "Pipeline",
+            dependencies: ["Store", "LuaRuntime", .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams")]
+        ),
+        // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
+        .target(
+            name: "Server",
+            dependencies: ["Pipeline", "Store", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "LuaRuntime",
+                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +68,7 @@ let package = Package(
 
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(
             name: "ConfluxCLITests",
             dependencies: ["LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log")]

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A flow: which source plugin accepts a partner's messages, and for each event type the mappings and the connector
+/// that carry it to its target. Declared in `catalog/flows/NAME.yaml` so the governance board reads what runs.
+public struct FlowDefinition: Sendable, Equatable {
+    public struct Source: Sendable, Equatable {
+        /// The source plugin; also the ingest path `POST /ingest/{plugin}`.
+        public var plugin: String
+        /// Content types accepted at ingress (exact media types, parameters ignored).
+        public var contentTypes: [String]
+        public var maxBodyBytes: Int
+        /// Headers whose value is the sender's idempotency key (`Idempotency-Key` is always honoured first).
+        public var idempotencyHeaders: [String]
+        /// JSON pointer (RFC 6901) into a JSON body whose value orders messages (e.g. `/appointment/id`).
+        public var orderingKey: String?
+    }
+
+    public struct Route: Sendable, Equatable {
+        public var event: String
+        public var mappings: [String]
+        public var connector: String
+    }
+
+    public struct RetryPolicy: Sendable, Equatable {
+        public var maxAttempts: Int
+        public var baseDelayMilliseconds: Int
+        public var maxDelayMilliseconds: Int
+        /// Give up (dead-letter) when the message is older than this, whatever the attempts.
+        public var maxAgeSeconds: Int
+
+        public static let standard = RetryPolicy(maxAttempts: 8, baseDelayMilliseconds: 500, maxDelayMilliseconds: 60_000,
+                                                 maxAgeSeconds: 86_400)
+    }
+
+    public var name: String
+    public var description: String
+    public var source: Source
+    public var routes: [Route]
+    /// At most this many of the flow's messages in flight at once (its bulkhead).
+    public var concurrency: Int
+    public var retry: RetryPolicy
+    /// Where the definition came from, for messages.
+    public var file: String
+}

@@ -1,0 +1,170 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Store
+
+/// What ingress checks and extracts before a request becomes a message. Host code only: no plugin runs before the
+/// message is durable.
+public struct IngestRequest: Sendable {
+    public var contentType: String?
+    /// Header names lower-cased.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(contentType: String?, headers: [String: String], body: [UInt8]) {
+        self.contentType = contentType
+        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+        self.body = body
+    }
+}
+
+/// Why a request was refused. Each maps to an HTTP status and a message a partner's engineer can act on.
+public enum IngestRejection: Error, Equatable, Sendable {
+    case unknownSource(String, known: [String])
+    case unsupportedMediaType(got: String?, accepted: [String])
+    case tooLarge(bytes: Int, limit: Int)
+    case emptyBody
+    case malformed(String)
+    case badHeader(name: String, reason: String)
+
+    public var status: Int {
+        switch self {
+        case .unknownSource: return 404
+        case .unsupportedMediaType: return 415
+        case .tooLarge: return 413
+        case .emptyBody, .malformed, .badHeader: return 400
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .unknownSource: return "unknown_source"
+        case .unsupportedMediaType: return "unsupported_media_type"
+        case .tooLarge: return "body_too_large"
+        case .emptyBody: return "empty_body"
+        case .malformed: return "malformed_body"
+        case .badHeader: return "bad_header"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .unknownSource(let source, let known):
+            return "no source '\(source)' on this server; POST to /ingest/{source} with one of: \(known.joined(separator: ", "))"
+        case .unsupportedMediaType(let got, let accepted):
+            return "Content-Type \(got.map { "'\($0)'" } ?? "missing"); this source accepts \(accepted.joined(separator: ", "))"
+        case .tooLarge(let bytes, let limit):
+            return "body of \(bytes) bytes is larger than this source's limit of \(limit) bytes"
+        case .emptyBody:
+            return "the body is empty"
+        case .malformed(let reason):
+            return reason
+        case .badHeader(let name, let reason):
+            return "header \(name): \(reason)"
+        }
+    }
+}
+
+public enum IngestPreparation {
+    /// Headers kept with the message for the plugins and for tracing. Credentials (authorization, cookies, signature
+    /// headers once verified) are never stored.
+    static let keptHeaders: Set<String> = ["content-type", "user-agent", "traceparent", "tracestate", "x-correlation-id",
+                                           "idempotency-key", "webhook-id", "webhook-timestamp"]
+
+    /// Checks the request against the flow's source and builds the message to store.
+    public static func prepare(_ request: IngestRequest, flow: FlowDefinition, id: String, now: Date) -> Result<NewMessage, IngestRejection> {
+        let source = flow.source
+        let mediaType = request.contentType.map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
+        guard let mediaType, source.contentTypes.contains(mediaType) else {
+            return .failure(.unsupportedMediaType(got: request.contentType, accepted: source.contentTypes))
+        }
+        guard request.body.count <= source.maxBodyBytes else {
+            return .failure(.tooLarge(bytes: request.body.count, limit: source.maxBodyBytes))
+        }
+        guard !request.body.isEmpty else { return .failure(.emptyBody) }
+
+        var parsedJSON: Any?
+        if mediaType == "application/json" || mediaType.hasSuffix("+json") {
+            do {
+                parsedJSON = try JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
+            } catch {
+                return .failure(.malformed("the body is not valid JSON (\(Self.describe(error)))"))
+            }
+        } else if mediaType.contains("hl7") {
+            guard request.body.starts(with: Array("MSH".utf8)), request.body.count > 8 else {
+                return .failure(.malformed("an HL7 v2 message must start with an MSH segment"))
+            }
+        } else if mediaType.hasSuffix("/xml") || mediaType.hasSuffix("+xml") {
+            let parser = XMLParser(data: Data(request.body))
+            parser.shouldResolveExternalEntities = false
+            // parserError too: on Linux parse() can return true after a recoverable error (a mismatched tag).
+            guard parser.parse(), parser.parserError == nil else {
+                return .failure(.malformed("the body is not well-formed XML (line \(parser.lineNumber): \(parser.parserError.map(Self.describe) ?? "parse error"))"))
+            }
+        }
+
+        let idempotencyKey: String?
+        switch idempotency(request, names: ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }) {
+        case .success(let key): idempotencyKey = key
+        case .failure(let rejection): return .failure(rejection)
+        }
+
+        var orderingKey: String?
+        if let pointer = source.orderingKey, let json = parsedJSON {
+            orderingKey = JSONPointer.resolve(pointer, in: json).flatMap(Self.scalarText)
+        }
+
+        let correlationId: String
+        switch correlation(request) {
+        case .success(let value): correlationId = value
+        case .failure(let rejection): return .failure(rejection)
+        }
+
+        let kept = request.headers.filter { keptHeaders.contains($0.key) || source.idempotencyHeaders.map { $0.lowercased() }.contains($0.key) }
+        return .success(NewMessage(id: id, source: source.plugin, idempotencyKey: idempotencyKey, orderingKey: orderingKey,
+                                   correlationId: correlationId, contentType: mediaType, body: request.body,
+                                   headers: kept, acceptedAt: now))
+    }
+
+    static func idempotency(_ request: IngestRequest, names: [String]) -> Result<String?, IngestRejection> {
+        for name in names {
+            guard let value = request.headers[name] else { continue }
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed.utf8.count <= 255, trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
+                return .failure(.badHeader(name: name, reason: "an idempotency key must be 1-255 visible ASCII characters"))
+            }
+            return .success(trimmed)
+        }
+        return .success(nil)
+    }
+
+    static func correlation(_ request: IngestRequest) -> Result<String, IngestRejection> {
+        if let given = request.headers["x-correlation-id"] {
+            guard given.wholeMatch(of: /[A-Za-z0-9._:\-]{1,128}/) != nil else {
+                return .failure(.badHeader(name: "X-Correlation-Id", reason: "use 1-128 characters from A-Z a-z 0-9 . _ : -"))
+            }
+            return .success(given)
+        }
+        // W3C trace context: version-traceid-parentid-flags; the trace id correlates across systems.
+        if let traceparent = request.headers["traceparent"],
+           let match = traceparent.wholeMatch(of: /[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/),
+           match.1 != String(repeating: "0", count: 32) {
+            return .success(String(match.1))
+        }
+        return .success(UUID().uuidString.lowercased())
+    }
+
+    static func scalarText(_ value: Any) -> String? {
+        switch value {
+        case let string as String: return string
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+        return String(text.prefix(200))
+    }
+}
