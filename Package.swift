@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // System libraries from Debian (liblua5.4-dev, libcurl4-openssl-dev, libsqlite3-dev), found with pkg-config.
@@ -54,7 +55,10 @@ let package = Package(
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
         .target(
             name: "Server",
-            dependencies: ["Pipeline", "Store", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Pipeline", "Store", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
 
         .executableTarget(

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import LuaRuntime
+import Pipeline
+import Store
+
+/// The HTTP face of Conflux: `POST /ingest/{source}`, `GET /healthz`, `GET /readyz`.
+///
+/// A request is answered `202` only after the commit that holds its message (the batcher groups concurrent requests
+/// into one commit). Nothing a plugin wrote runs before that: the checks here are host code.
+public struct IngressServer: Sendable {
+    public let flows: [String: FlowDefinition]
+    public let store: any MessageStore
+    public let batcher: IngestBatcher
+    public let logger: Logger
+
+    public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, logger: Logger) {
+        self.flows = Dictionary(uniqueKeysWithValues: flows.map { ($0.source.plugin, $0) })
+        self.store = store
+        self.batcher = batcher
+        self.logger = logger
+    }
+
+    /// The largest body any source accepts; bodies are read up to their own source's limit.
+    var knownSources: [String] { flows.keys.sorted() }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("ingest/:source") { request, context in
+            await self.ingest(request, source: context.parameters.get("source") ?? "")
+        }
+        router.get("healthz") { _, _ in ErrorBody.json(.ok, #"{"status":"ok"}"#) }
+        router.get("readyz") { _, _ in await self.readiness() }
+        return router
+    }
+
+    func ingest(_ request: Request, source: String) async -> Response {
+        guard let flow = flows[source] else {
+            let rejection = IngestRejection.unknownSource(source, known: knownSources)
+            return ErrorBody.response(status: .init(code: rejection.status), code: rejection.code, message: rejection.message)
+        }
+        let limit = flow.source.maxBodyBytes
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit {
+            // Refused before reading a byte of it.
+            let rejection = IngestRejection.tooLarge(bytes: declared, limit: limit)
+            return ErrorBody.response(status: .contentTooLarge, code: rejection.code, message: rejection.message)
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            let rejection = IngestRejection.tooLarge(bytes: declared ?? limit + 1, limit: limit)
+            return ErrorBody.response(status: .contentTooLarge, code: rejection.code, message: rejection.message)
+        } catch {
+            return ErrorBody.response(status: .badRequest, code: "unreadable_body", message: "the body could not be read completely (\(error))")
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let ingestRequest = IngestRequest(contentType: request.headers[.contentType], headers: headers,
+                                          body: Array(buffer: body))
+        let id = "msg_" + UUID().uuidString.lowercased()
+        let message: NewMessage
+        switch IngestPreparation.prepare(ingestRequest, flow: flow, id: id, now: Date()) {
+        case .success(let prepared): message = prepared
+        case .failure(let rejection):
+            logger.info("ingest refused", metadata: ["source": "\(source)", "code": "\(rejection.code)"])
+            return ErrorBody.response(status: .init(code: rejection.status), code: rejection.code, message: rejection.message)
+        }
+        do {
+            switch try await batcher.submit(message) {
+            case .accepted(let id):
+                return ErrorBody.json(.accepted, JSONText.object([
+                    ("id", JSONText.string(id)), ("status", JSONText.string("accepted")),
+                    ("correlation_id", JSONText.string(message.correlationId)),
+                ]))
+            case .duplicate(let first):
+                return ErrorBody.json(.ok, JSONText.object([("status", JSONText.string("duplicate")), ("id", JSONText.string(first))]))
+            }
+        } catch {
+            logger.error("store unavailable at ingest", metadata: ["source": "\(source)", "error": "\(error)"])
+            return ErrorBody.response(status: .serviceUnavailable, code: "store_unavailable",
+                                      message: "the message was not accepted: the queue is unavailable; retry later",
+                                      headers: [.retryAfter: "5"])
+        }
+    }
+
+    func readiness() async -> Response {
+        do {
+            let counts = try await store.counts()
+            let backlog = (counts[.ready] ?? 0) + (counts[.leased] ?? 0)
+            return ErrorBody.json(.ok, JSONText.object([
+                ("status", JSONText.string("ready")), ("sources", "[" + knownSources.map(JSONText.string).joined(separator: ",") + "]"),
+                ("backlog", String(backlog)), ("dead", String(counts[.dead] ?? 0)),
+            ]))
+        } catch {
+            return ErrorBody.response(status: .serviceUnavailable, code: "store_unavailable", message: "\(error)", headers: [.retryAfter: "5"])
+        }
+    }
+}
