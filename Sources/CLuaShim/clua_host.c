@@ -308,6 +308,22 @@ char *clua_describe_value(lua_State *L, int idx, size_t max_len) {
     return copy;
 }
 
+int clua_error_retryable(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 3)) return -1;
+    int found = -1;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) { /* raw traversal: no metamethods, no allocation */
+        size_t klen;
+        if (found == -1 && lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TBOOLEAN) {
+            const char *key = lua_tolstring(L, -2, &klen);
+            if (klen == 9 && memcmp(key, "retryable", 9) == 0) found = lua_toboolean(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    return found;
+}
+
 static int clua_pushlstring_body(lua_State *L) {
     const char *s = (const char *)lua_touserdata(L, 1);
     size_t len = (size_t)lua_tointeger(L, 2);

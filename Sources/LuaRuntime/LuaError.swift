@@ -43,13 +43,18 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     /// `file:line` in the plugin's source, when Lua knew it.
     public let location: String?
     public let traceback: String?
+    /// What the plugin said about retrying (`error(conflux.retryable("…"))` / `conflux.permanent`); nil when it said
+    /// nothing.
+    public let retryable: Bool?
 
-    public init(kind: Kind, message: String, plugin: String? = nil, location: String? = nil, traceback: String? = nil) {
+    public init(kind: Kind, message: String, plugin: String? = nil, location: String? = nil, traceback: String? = nil,
+                retryable: Bool? = nil) {
         self.kind = kind
         self.message = message
         self.plugin = plugin
         self.location = location
         self.traceback = traceback
+        self.retryable = retryable
     }
 
     public var description: String {

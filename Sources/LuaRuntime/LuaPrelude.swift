@@ -243,9 +243,15 @@ local crypto = {
 
 local fixtures = { read = hostfns["fixtures.read"] }
 
+-- Error objects a plugin raises to tell the pipeline what to do: error(conflux.retryable("partner busy")).
+local conflux = {
+  retryable = function(message) return { message = tostring(message), retryable = true } end,
+  permanent = function(message) return { message = tostring(message), retryable = false } end,
+}
+
 local host_modules = {
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
-  crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures),
+  crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures), conflux = readonly("conflux", conflux),
 }
 local forbidden_modules = { io = true, os = true, debug = true, package = true, ffi = true, jit = true,
                             socket = true, lfs = true, posix = true, ["string.buffer"] = true }

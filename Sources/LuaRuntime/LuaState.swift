@@ -415,6 +415,7 @@ public final class LuaState {
         let faultKind = LuaError.Kind(faultCode: sandbox.pointee.fault)
         // The error object sits on the dead coroutine; move it to the main thread before anything runs on it.
         var message: String
+        var retryable: Bool?
         if let faultKind {
             _ = faultKind
             message = withUnsafeBytes(of: &sandbox.pointee.fault_message) { raw in
@@ -423,6 +424,8 @@ public final class LuaState {
         } else if status != LUA_YIELD, lua_gettop(thread) > 0, lua_checkstack(L, 2) != 0 {
             lua_xmove(thread, L, 1)
             message = Self.describeTop(L) ?? "(error object is not a string)"
+            let flag = clua_error_retryable(L, -1)
+            retryable = flag < 0 ? nil : flag == 1
             clua_pop(L, 1)
         } else {
             message = "(error object could not be read)"
@@ -446,7 +449,8 @@ public final class LuaState {
         }
         let split = LuaError.splitLocation(message)
         return LuaError(kind: kind, message: split.message, plugin: context.pluginName,
-                        location: split.location ?? Self.firstLocation(in: traceback), traceback: traceback)
+                        location: split.location ?? Self.firstLocation(in: traceback), traceback: traceback,
+                        retryable: retryable)
     }
 
     /// The first `file:line` of a traceback that is not host code.

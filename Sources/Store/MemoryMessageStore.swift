@@ -31,7 +31,7 @@ public actor MemoryMessageStore: MessageStore {
         return outcomes
     }
 
-    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage] {
+    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date, source: String?) async throws -> [StoredMessage] {
         for index in messages.indices where messages[index].status == .leased && (messages[index].leaseExpiresAt ?? now) <= now {
             messages[index].status = .ready
             messages[index].leaseOwner = nil
@@ -45,6 +45,7 @@ public actor MemoryMessageStore: MessageStore {
         for index in messages.indices where leased.count < limit {
             let message = messages[index]
             guard message.status == .ready else { continue }
+            if let source, message.source != source { continue }
             if let key = message.orderingKey {
                 // Only the oldest unfinished message of a key may go, and only when none of the key is in flight.
                 if blockedKeys.contains(key) { continue }

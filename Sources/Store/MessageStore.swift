@@ -14,10 +14,11 @@ public protocol MessageStore: Sendable {
     /// those whose idempotency key was already seen in their source. Durable when it returns.
     func enqueue(_ messages: [NewMessage]) async throws -> [EnqueueOutcome]
 
-    /// Leases up to `limit` ready messages whose time has come, oldest first, for `duration`. A message with an
-    /// ordering key is leased only when it is the oldest unfinished message of its key and no message of that key is
-    /// leased. Expired leases are taken back first.
-    func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage]
+    /// Leases up to `limit` ready messages whose time has come, oldest first, for `duration` — only messages of
+    /// `source` when given (a flow's bulkhead leases for its own source). A message with an ordering key is leased only
+    /// when it is the oldest unfinished message of its key and no message of that key is leased. Expired leases are
+    /// taken back first.
+    func lease(owner: String, limit: Int, duration: TimeInterval, now: Date, source: String?) async throws -> [StoredMessage]
 
     /// Extends the owner's leases (long work).
     func heartbeat(ids: [String], owner: String, until: Date) async throws
@@ -39,6 +40,12 @@ public protocol MessageStore: Sendable {
     func replay(ids: [String], now: Date) async throws -> [String]
     /// Deletes dead messages and their history. Returns the ids purged.
     func purge(ids: [String]) async throws -> [String]
+}
+
+extension MessageStore {
+    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage] {
+        try await lease(owner: owner, limit: limit, duration: duration, now: now, source: nil)
+    }
 }
 
 public enum StoreError: Error, Equatable, CustomStringConvertible {

@@ -57,7 +57,7 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage] {
+    public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date, source: String?) async throws -> [StoredMessage] {
         let nowMs = Self.milliseconds(now)
         let expires = Self.milliseconds(now.addingTimeInterval(duration))
         return try await write { db in
@@ -68,14 +68,14 @@ public final class SQLiteMessageStore: MessageStore {
             // A keyed message goes only when it is its key's oldest unfinished message and none of its key is leased.
             let sequences = try Int64.fetchAll(db, sql: """
                 SELECT m.seq FROM messages m
-                WHERE m.status = 'ready' AND m.available_at <= ?
+                WHERE m.status = 'ready' AND m.available_at <= ? AND (? IS NULL OR m.source = ?)
                   AND (m.ordering_key IS NULL OR (
                         NOT EXISTS (SELECT 1 FROM messages o WHERE o.ordering_key = m.ordering_key AND o.seq < m.seq
                                     AND o.status IN ('ready', 'leased'))
                     AND NOT EXISTS (SELECT 1 FROM messages l WHERE l.ordering_key = m.ordering_key AND l.status = 'leased')))
                 ORDER BY m.seq
                 LIMIT ?
-                """, arguments: [nowMs, limit])
+                """, arguments: [nowMs, source, source, limit])
             guard !sequences.isEmpty else { return [] }
             let list = sequences.map(String.init).joined(separator: ",")
             try db.execute(sql: """

@@ -158,6 +158,15 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func leasingCanBeLimitedToOneSource(backend: Backend) async throws {
+        let store = try backend.make()
+        _ = try await store.enqueue([Self.message("c1"), Self.message("p1", source: "payments"), Self.message("c2")])
+        let payments = try await store.lease(owner: "w", limit: 10, duration: 30, now: Self.t0, source: "payments")
+        #expect(payments.map(\.id) == ["p1"])
+        #expect(try await store.lease(owner: "w", limit: 10, duration: 30, now: Self.t0, source: "clinic").map(\.id) == ["c1", "c2"])
+    }
+
+    @Test(arguments: Backend.allCases)
     func listingsFilterAndPage(backend: Backend) async throws {
         let store = try backend.make()
         _ = try await store.enqueue((1...6).map { Self.message("m\($0)", source: $0 % 2 == 0 ? "payments" : "clinic") })

@@ -1,0 +1,80 @@
+import Foundation
+import LuaRuntime
+import Store
+
+/// Runs one message through its flow: the source's `decode`, then for each event the route's mappings in order and
+/// the connector's `deliver`. All or nothing: a failure anywhere fails the attempt (connectors are idempotent, so a
+/// retry that re-delivers earlier events is safe).
+public struct MessageProcessor: Sendable {
+    public let flow: FlowDefinition
+    public let plugins: PluginDirectory
+
+    public init(flow: FlowDefinition, plugins: PluginDirectory) {
+        self.flow = flow
+        self.plugins = plugins
+    }
+
+    public struct Failure: Error, Sendable {
+        public let failureClass: FailureClass
+        /// The sandbox kind or `routing`, for the attempt record.
+        public let kind: String
+        public let message: String
+    }
+
+    /// Returns a note for the attempt record (events delivered, types ignored) or throws `Failure`.
+    public func process(_ message: StoredMessage, attempt: Int) async throws(Failure) -> String {
+        let context = { (event: String?) in
+            Array(JSONText.object([
+                ("message_id", JSONText.string(message.id)), ("correlation_id", JSONText.string(message.correlationId)),
+                ("source", JSONText.string(message.source)), ("flow", JSONText.string(flow.name)),
+                ("attempt", String(attempt)), ("event_type", event.map(JSONText.string) ?? "null"),
+            ]).utf8)
+        }
+        let decoded = try await call(flow.source.plugin, "decode", .string(message.body), context(nil))
+        guard let events = (try? JSONSerialization.jsonObject(with: Data(decoded))) as? [Any] else {
+            throw Failure(failureClass: .permanent, kind: "contract",
+                          message: "\(flow.source.plugin).decode must return a list of events, got \(String(decoding: decoded.prefix(200), as: UTF8.self))")
+        }
+        var delivered = 0
+        var ignored: [String] = []
+        for (index, value) in events.enumerated() {
+            guard let event = value as? [String: Any], let type = event["type"] as? String else {
+                throw Failure(failureClass: .permanent, kind: "contract",
+                              message: "\(flow.source.plugin).decode: event \(index + 1) has no string field 'type'")
+            }
+            guard let route = flow.routes.first(where: { $0.event == type }) else {
+                ignored.append(type)
+                continue
+            }
+            var payload = (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map(Array.init) ?? []
+            for mapping in route.mappings {
+                payload = try await call(mapping, "map", .json(payload), context(type))
+            }
+            _ = try await call(route.connector, "deliver", .json(payload), context(type))
+            delivered += 1
+        }
+        var note = "delivered \(delivered) event(s)"
+        if !ignored.isEmpty { note += "; no route for \(ignored.joined(separator: ", ")) in flow \(flow.name)" }
+        return note
+    }
+
+    private func call(_ plugin: String, _ hook: String, _ input: LuaArgument, _ context: [UInt8]) async throws(Failure) -> [UInt8] {
+        let pool: PluginPool
+        do {
+            pool = try await plugins.pool(plugin)
+        } catch let error as LuaError {
+            throw Failure(failureClass: .retryable, kind: "plugin_load", message: "\(plugin) does not load: \(error)")
+        } catch {
+            throw Failure(failureClass: .retryable, kind: "plugin_load", message: "\(plugin) does not load: \(error)")
+        }
+        do {
+            switch try await pool.invoke(hook, input: input, context: context) {
+            case .json(let bytes): return bytes
+            case .nothing, .value: return Array("null".utf8)
+            }
+        } catch {
+            throw Failure(failureClass: FailureClass.of(error), kind: error.kind.rawValue, message: "\(plugin).\(hook): \(error.message)"
+                          + (error.location.map { " (at \($0))" } ?? ""))
+        }
+    }
+}

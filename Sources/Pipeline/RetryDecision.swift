@@ -1,0 +1,39 @@
+import Foundation
+import LuaRuntime
+
+/// Whether a failure is worth another attempt. Sandbox limits and syntax errors are permanent (the same input will
+/// break the same limit); a plugin says what its own errors are with `error(conflux.retryable("…"))` or
+/// `error(conflux.permanent("…"))`, and an error it did not mark is permanent (a mapping bug does not fix itself;
+/// the dead letter can be replayed after the fix).
+public enum FailureClass: String, Sendable, Equatable {
+    case retryable, permanent
+
+    public static func of(_ error: LuaError) -> FailureClass {
+        switch error.kind {
+        case .runtime: return error.retryable == true ? .retryable : .permanent
+        default: return .permanent
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: attempt n waits a uniformly random time in [0, min(max, base·2^(n-1))].
+public struct Backoff: Sendable {
+    public let policy: FlowDefinition.RetryPolicy
+
+    public init(policy: FlowDefinition.RetryPolicy) { self.policy = policy }
+
+    public func delay(afterAttempt attempt: Int, random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) -> TimeInterval {
+        let exponent = Double(min(max(attempt - 1, 0), 30))
+        let cap = min(Double(policy.maxDelayMilliseconds), Double(policy.baseDelayMilliseconds) * pow(2, exponent))
+        return random(0...cap) / 1000
+    }
+
+    /// What happens after a failed attempt `attempt` of a message accepted at `acceptedAt`: retry at a time, or give up.
+    public func next(after attempt: Int, failure: FailureClass, acceptedAt: Date, now: Date,
+                     random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) -> Date? {
+        guard failure == .retryable, attempt < policy.maxAttempts else { return nil }
+        let at = now.addingTimeInterval(delay(afterAttempt: attempt, random: random))
+        guard at.timeIntervalSince(acceptedAt) <= Double(policy.maxAgeSeconds) else { return nil }
+        return at
+    }
+}
