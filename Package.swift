@@ -71,6 +71,7 @@ let package = Package(
                 "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

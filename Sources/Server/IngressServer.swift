@@ -33,6 +33,7 @@ public struct IngressServer: Sendable {
         }
         router.get("healthz") { _, _ in ErrorBody.json(.ok, #"{"status":"ok"}"#) }
         router.get("readyz") { _, _ in await self.readiness() }
+        AdminAPI(store: store).register(on: router)
         return router
     }
 

@@ -6,22 +6,30 @@ import FoundationNetworking
 /// A `conflux serve` process for a test: its own data directory, flows and plugins, on a free port.
 /// `@unchecked Sendable`: every stored property is set in `init` and only read afterwards (requests from many tasks).
 final class ServerProcess: @unchecked Sendable {
-    let process = Process()
+    private(set) var process = Process()
     let folder: URL
     let output: URL
     private(set) var port = 0
+    var plugins: URL { folder.appendingPathComponent("plugins") }
+    var flows: URL { folder.appendingPathComponent("flows") }
 
-    /// Writes a flow for `clinic-webhook` → `appointment-invoice` → `sink` and the plugins it names, then starts.
+    /// Writes a flow `clinic-webhook` → `passthrough` → `sink` with plugins that cooperate, then starts. The sink fails
+    /// as the event asks: `fail_until` (attempts failing retryably), `permanent` (a permanent error).
     init(maxBodyBytes: Int = 4096) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-serve-\(UUID().uuidString)")
         output = folder.appendingPathComponent("stdout")
-        let plugins = folder.appendingPathComponent("plugins"), flows = folder.appendingPathComponent("flows")
-        try FileManager.default.createDirectory(at: flows, withIntermediateDirectories: true)
-        for (name, kind) in [("clinic-webhook", "source"), ("sink", "connector"), ("appointment-invoice", "mapping")] {
-            let result = try ConfluxBinary.run(["plugin", "new", name, "--kind", kind, "--plugins-dir", plugins.path])
-            guard result.status == 0 else { throw Failure(description: result.stderr) }
-        }
-        try Data("""
+        try write("plugins/clinic-webhook/plugin.lua", """
+            local json = require("json")
+            return { kind = "source", decode = function(payload)
+              local body = json.decode(payload)
+              return { { type = body.type, data = body } }
+            end }
+            """)
+        try write("plugins/passthrough/plugin.lua", """
+            return { kind = "mapping", map = function(event) return event.data end }
+            """)
+        try write("plugins/sink/plugin.lua", Self.sink)
+        try write("flows/clinic.yaml", """
             name: clinic-billing
             source:
               plugin: clinic-webhook
@@ -31,9 +39,35 @@ final class ServerProcess: @unchecked Sendable {
               ordering_key: /data/appointment_id
             routes:
               - event: appointment.completed
-                mappings: [appointment-invoice]
+                mappings: [passthrough]
                 connector: sink
-            """.utf8).write(to: flows.appendingPathComponent("clinic.yaml"))
+            retry:
+              max_attempts: 5
+              base_delay_ms: 10
+              max_delay_ms: 50
+            """)
+        try start()
+    }
+
+    static let sink = """
+        local conflux = require("conflux")
+        return { kind = "connector", deliver = function(op, ctx)
+          local data = op.data or {}
+          if data.permanent then error(conflux.permanent("partner rejected: " .. data.permanent)) end
+          if data.fail_until and ctx.attempt <= data.fail_until then error(conflux.retryable("partner busy")) end
+          return { ok = true }
+        end }
+        """
+
+    func write(_ path: String, _ text: String) throws {
+        let url = folder.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    /// Starts `conflux serve` on a free port and waits for its "listening on" line.
+    func start() throws {
+        process = Process()
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = ConfluxBinary.url
         process.arguments = ["serve", "--data", folder.appendingPathComponent("data").path, "--port", "0",
@@ -57,6 +91,24 @@ final class ServerProcess: @unchecked Sendable {
         }
         process.terminate()
         throw Failure(description: "conflux serve did not start: \(String(describing: try? String(contentsOf: output, encoding: .utf8)))")
+    }
+
+    /// SIGTERM, then the exit status (graceful shutdown exits 0).
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Waits until `condition` holds on the listed messages (or 20 s pass).
+    func waitUntil(_ condition: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(20)
+        var listed = try listedMessages()
+        while !condition(listed) && Date() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            listed = try listedMessages()
+        }
+        return listed
     }
 
     deinit {

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import LuaRuntime
 import Pipeline
+import ServiceLifecycle
 import Server
 import Store
 import StoreSQLite
@@ -42,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let store = try SQLiteMessageStore(path: URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path)
         let server = IngressServer(flows: definitions, store: store, batcher: IngestBatcher(store: store), logger: logger)
+        let limits = try layout.profile(env).limits
+        let workers = PipelineWorkers(
+            flows: definitions, store: store,
+            plugins: PluginDirectory(folder: pluginsDirectory, limits: limits, logger: CLILogging.logger("conflux.plugins")),
+            owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", logger: CLILogging.logger("conflux.worker"))
         let app = Application(
             router: server.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "conflux"),
@@ -52,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
             },
             logger: logger)
         logger.info("serving", metadata: ["env": "\(env)", "flows": "\(definitions.map(\.name))", "data": "\(data)"])
-        try await app.runService()
+        // One service group: SIGTERM/SIGINT stop the HTTP server and the workers together; workers finish what they
+        // hold, then the process exits 0.
+        let group = ServiceGroup(configuration: .init(services: [app, workers], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
     }
 }
