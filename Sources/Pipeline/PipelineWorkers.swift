@@ -9,8 +9,11 @@ import Store
 public final class PipelineWorkers: Service {
     public let workers: [FlowWorker]
 
-    public init(flows: [FlowDefinition], store: any MessageStore, plugins: PluginDirectory, owner: String, logger: Logger) {
-        workers = flows.map { FlowWorker(flow: $0, store: store, plugins: plugins, owner: "\(owner)/\($0.name)", logger: logger) }
+    public init(flows: [FlowDefinition], store: any MessageStore, plugins: PluginDirectory, owner: String,
+                leaseDuration: TimeInterval = 30, logger: Logger) {
+        workers = flows.map {
+            FlowWorker(flow: $0, store: store, plugins: plugins, owner: "\(owner)/\($0.name)", leaseDuration: leaseDuration, logger: logger)
+        }
     }
 
     public func run() async throws {

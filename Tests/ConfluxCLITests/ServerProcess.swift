@@ -15,7 +15,12 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Writes a flow `clinic-webhook` → `passthrough` → `sink` with plugins that cooperate, then starts. The sink fails
     /// as the event asks: `fail_until` (attempts failing retryably), `permanent` (a permanent error).
-    init(maxBodyBytes: Int = 4096) throws {
+    let extraArguments: [String]
+    /// Where the server's log goes (info level, including the plugins' log lines).
+    var log: URL { folder.appendingPathComponent("stderr") }
+
+    init(maxBodyBytes: Int = 4096, extraArguments: [String] = []) throws {
+        self.extraArguments = extraArguments
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-serve-\(UUID().uuidString)")
         output = folder.appendingPathComponent("stdout")
         try write("plugins/clinic-webhook/plugin.lua", """
@@ -51,8 +56,10 @@ final class ServerProcess: @unchecked Sendable {
 
     static let sink = """
         local conflux = require("conflux")
+        local log = require("log")
         return { kind = "connector", deliver = function(op, ctx)
           local data = op.data or {}
+          log.info("delivering", { event = op.id })
           if data.permanent then error(conflux.permanent("partner rejected: " .. data.permanent)) end
           if data.fail_until and ctx.attempt <= data.fail_until then error(conflux.retryable("partner busy")) end
           return { ok = true }
@@ -71,13 +78,16 @@ final class ServerProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = ConfluxBinary.url
         process.arguments = ["serve", "--data", folder.appendingPathComponent("data").path, "--port", "0",
-                             "--flows", flows.path, "--plugins", plugins.path]
+                             "--flows", flows.path, "--plugins", plugins.path] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["CONFLUX_HOME"] = ConfluxBinary.repositoryRoot.path
-        environment["CONFLUX_LOG_LEVEL"] = "warning"
+        environment["CONFLUX_LOG_LEVEL"] = "info"
         process.environment = environment
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let logHandle = try FileHandle(forWritingTo: log)
+        logHandle.seekToEndOfFile()
         process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = FileHandle.nullDevice
+        process.standardError = logHandle
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -91,6 +101,12 @@ final class ServerProcess: @unchecked Sendable {
         }
         process.terminate()
         throw Failure(description: "conflux serve did not start: \(String(describing: try? String(contentsOf: output, encoding: .utf8)))")
+    }
+
+    /// SIGKILL: no chance to flush or release anything.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// SIGTERM, then the exit status (graceful shutdown exits 0).

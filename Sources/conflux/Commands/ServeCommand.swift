@@ -22,10 +22,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Folder of flow files (default: the project's catalog/flows).") var flows: String?
     @Option(help: "Folder of plugins (default: the project's plugins).") var plugins: String?
+    @Option(help: "Seconds a worker holds a message before another may take it (heartbeats extend it).") var leaseSeconds = 30.0
 
     func validate() throws {
         guard SandboxProfile.names.contains(env) else { throw ValidationError("--env must be one of \(SandboxProfile.names.joined(separator: ", "))") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (1...3600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be between 1 and 3600") }
     }
 
     func run() async throws {
@@ -47,7 +49,8 @@ struct ServeCommand: AsyncParsableCommand {
         let workers = PipelineWorkers(
             flows: definitions, store: store,
             plugins: PluginDirectory(folder: pluginsDirectory, limits: limits, logger: CLILogging.logger("conflux.plugins")),
-            owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", logger: CLILogging.logger("conflux.worker"))
+            owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
+            logger: CLILogging.logger("conflux.worker"))
         let app = Application(
             router: server.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "conflux"),
