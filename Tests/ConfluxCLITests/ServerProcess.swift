@@ -116,12 +116,12 @@ final class ServerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Waits until `condition` holds on the listed messages (or 20 s pass).
-    func waitUntil(_ condition: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
-        let deadline = Date().addingTimeInterval(20)
+    /// Waits until `condition` holds on the listed messages (or `timeout` seconds pass).
+    func waitUntil(timeout: TimeInterval = 20, _ condition: ([[String: Any]]) -> Bool) async throws -> [[String: Any]] {
+        let deadline = Date().addingTimeInterval(timeout)
         var listed = try listedMessages()
         while !condition(listed) && Date() < deadline {
-            try await Task.sleep(nanoseconds: 50_000_000)
+            try await Task.sleep(nanoseconds: 200_000_000)
             listed = try listedMessages()
         }
         return listed
