@@ -55,12 +55,7 @@ struct DlqCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try store.open()
-            let wanted = try await selection.resolve(store)
-            let replayed = try await store.replay(ids: wanted, now: Date())
-            for id in replayed { print(#"{"id":"\#(id)","status":"replayed"}"#) }
-            let missing = Set(wanted).subtracting(replayed)
-            for id in missing.sorted() { FileHandle.standardError.write(Data("not a dead letter: \(id)\n".utf8)) }
-            if !missing.isEmpty { throw ExitCode(1) }
+            try await DlqCommand.apply(selection, on: store, status: "replayed") { try await store.replay(ids: $0, now: Date()) }
         }
     }
 
@@ -70,12 +65,18 @@ struct DlqCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try store.open()
-            let wanted = try await selection.resolve(store)
-            let purged = try await store.purge(ids: wanted)
-            for id in purged { print(#"{"id":"\#(id)","status":"purged"}"#) }
-            let missing = Set(wanted).subtracting(purged)
-            for id in missing.sorted() { FileHandle.standardError.write(Data("not a dead letter: \(id)\n".utf8)) }
-            if !missing.isEmpty { throw ExitCode(1) }
+            try await DlqCommand.apply(selection, on: store, status: "purged") { try await store.purge(ids: $0) }
         }
+    }
+
+    /// Runs a dead-letter operation on the selection, prints what it did, and fails for ids that were not dead letters.
+    static func apply(_ selection: Selection, on store: any MessageStore, status: String,
+                      _ operation: ([String]) async throws -> [String]) async throws {
+        let wanted = try await selection.resolve(store)
+        let done = try await operation(wanted)
+        for id in done { print(#"{"id":"\#(id)","status":"\#(status)"}"#) }
+        let missing = Set(wanted).subtracting(done)
+        for id in missing.sorted() { FileHandle.standardError.write(Data("not a dead letter: \(id)\n".utf8)) }
+        if !missing.isEmpty { throw ExitCode(1) }
     }
 }
