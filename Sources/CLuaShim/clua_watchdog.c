@@ -172,9 +172,41 @@ void clua_guard_leave_critical(void) {
     if (g->in_critical == 0 && g->kill_requested && atomic_load(&g->active)) siglongjmp(g->env, 1);
 }
 
+/*
+ * lua_resume itself is protected, but its error path still allocates after its protection ends (building "error in
+ * error handling", resetting the coroutine's stack): at the memory cap that raises with no handler, and Lua's panic
+ * handler aborts the process. So the resume runs inside a C function called with lua_pcall on the main thread: such an
+ * error lands there instead, and is reported as a memory failure.
+ */
+typedef struct clua_resume_args {
+    lua_State *co;
+    int nargs;
+    int *nresults;
+    int status;
+} clua_resume_args;
+
+static int clua_resume_body(lua_State *L) {
+    clua_resume_args *args = (clua_resume_args *)lua_touserdata(L, 1);
+    args->status = lua_resume(args->co, L, args->nargs, args->nresults);
+    return 0;
+}
+
+static int clua_resume_protected(lua_State *co, lua_State *from, int nargs, int *nresults) {
+    clua_resume_args args = {co, nargs, nresults, LUA_ERRMEM};
+    if (!lua_checkstack(from, 2)) return lua_resume(co, from, nargs, nresults);
+    lua_pushcfunction(from, clua_resume_body);
+    lua_pushlightuserdata(from, &args);
+    if (lua_pcall(from, 1, 0, 0) != LUA_OK) {
+        lua_pop(from, 1);
+        *nresults = 0;
+        return LUA_ERRMEM;
+    }
+    return args.status;
+}
+
 int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns) {
     clua_guard *g = stuck_after_ns > 0 ? clua_thread_guard() : NULL;
-    if (g == NULL) return lua_resume(co, from, nargs, nresults);
+    if (g == NULL) return clua_resume_protected(co, from, nargs, nresults);
     /* savesigs = 0: saving the mask costs a system call on every resume. The only jump here comes from our signal
      * handler, which runs with the watchdog signal blocked, so that one signal is unblocked again by hand. */
     if (sigsetjmp(g->env, 0) != 0) {
@@ -193,7 +225,7 @@ int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults
     atomic_store(&g->deadline_ns, clua_thread_cpu_ns() + (uint64_t)stuck_after_ns);
     atomic_fetch_add(&g->generation, 1);
     atomic_store(&g->active, 1);
-    int status = lua_resume(co, from, nargs, nresults);
+    int status = clua_resume_protected(co, from, nargs, nresults);
     atomic_store(&g->active, 0);
     atomic_store(&g->deadline_ns, 0);
     return status;
