@@ -184,29 +184,6 @@ int clua_load_text(lua_State *L, const char *source, size_t len, const char *chu
     return luaL_loadbufferx(L, source, len, chunkname, "t");
 }
 
-/* Message handler: the error message (strings as they are, other values through __tostring under the hook) followed
- * by "\nstack traceback:…". */
-static int clua_traceback_handler(lua_State *L) {
-    const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
-    luaL_traceback(L, L, msg, 1);
-    return 1;
-}
-
-int clua_pcall_traceback(lua_State *L, int nargs, int nresults) {
-    int base = lua_gettop(L) - nargs; /* index of the function */
-    lua_pushcfunction(L, clua_traceback_handler);
-    lua_insert(L, base);
-    int status = lua_pcall(L, nargs, nresults, base);
-    lua_remove(L, base);
-    return status;
-}
-
 typedef struct clua_thread_args {
     lua_State *thread;
     int ref;

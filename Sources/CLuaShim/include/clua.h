@@ -24,17 +24,9 @@
 /* ------------------------------------------------------------------------------------------------------------------
  * Lua macros as functions
  * ---------------------------------------------------------------------------------------------------------------- */
+/* Only the macros the Swift side needs, and only ones that cannot raise (see the rule at the top of LuaState.swift):
+ * a wrapper for lua_pcall or lua_tostring here would invite exactly the calls Swift must not make. */
 static inline void clua_pop(lua_State *L, int n) { lua_pop(L, n); }
-static inline void clua_newtable(lua_State *L) { lua_newtable(L); }
-static inline int clua_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
-static inline const char *clua_tostring(lua_State *L, int idx) { return lua_tostring(L, idx); }
-static inline int clua_isnil(lua_State *L, int idx) { return lua_isnil(L, idx); }
-static inline int clua_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
-static inline void clua_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
-static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }
-static inline void *clua_getextraspace(lua_State *L) { return lua_getextraspace(L); }
-static inline void clua_insert(lua_State *L, int idx) { lua_insert(L, idx); }
-static inline void clua_remove(lua_State *L, int idx) { lua_remove(L, idx); }
 static inline void clua_replace(lua_State *L, int idx) { lua_replace(L, idx); }
 static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
 
@@ -260,9 +252,6 @@ void clua_push_host_function(lua_State *L, int function_id);
 /* Load source text (mode "t" only) as a chunk named chunkname with the state's sandbox globals as _ENV.
  * Leaves the function (or an error message) on the stack; returns the lua_load status. */
 int clua_load_text(lua_State *L, const char *source, size_t len, const char *chunkname);
-/* Run the function at the top with nargs arguments below it under protection, with a traceback handler.
- * Returns the status; results or the message (with traceback) are on the stack. */
-int clua_pcall_traceback(lua_State *L, int nargs, int nresults);
 /* Protected: creates a thread for one invocation, marks it host-owned, refs it in the registry (*ref). Nothing is left
  * on the stack. Returns NULL when out of memory. */
 lua_State *clua_invocation_thread_new(lua_State *L, int *ref);
