@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // System libraries from Debian (liblua5.4-dev, libcurl4-openssl-dev, libsqlite3-dev), found with pkg-config.
@@ -56,6 +58,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // libcurl's variadic setopt/getinfo calls as typed C functions, prefixed `ccurl_` (see ccurl_shim.h).
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // Outbound HTTP(S) on libcurl's multi interface, driven from one event-loop thread and bridged to Swift
+        // concurrency. Knows nothing of Lua, plugins or the catalog: policy (egress, secrets) is passed in.
+        .target(name: "HTTPTransport", dependencies: ["CCurlShim", .product(name: "Logging", package: "swift-log")]),
+
+        // Plugins' outbound calls: the per-plugin egress policy (from the catalog) in front of the HTTP client.
+        .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", .product(name: "Yams", package: "Yams")]),
+
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
         .target(
             name: "Server",
@@ -68,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite",
+                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,11 +87,26 @@ let package = Package(
         ),
 
         .testTarget(name: "LuaRuntimeTests", dependencies: ["LuaRuntime"]),
+        .testTarget(
+            name: "HTTPTransportTests",
+            dependencies: [
+                "HTTPTransport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(
             name: "ConfluxCLITests",
-            dependencies: ["LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

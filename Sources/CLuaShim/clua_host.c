@@ -301,6 +301,25 @@ int clua_error_retryable(lua_State *L, int idx) {
     return found;
 }
 
+long long clua_error_retry_after_ms(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 3)) return -1;
+    long long found = -1;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) { /* raw traversal, as above */
+        size_t klen;
+        if (found == -1 && lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TNUMBER) {
+            const char *key = lua_tolstring(L, -2, &klen);
+            if (klen == 14 && memcmp(key, "retry_after_ms", 14) == 0) {
+                lua_Number n = lua_tonumber(L, -1);
+                if (n >= 0 && n <= 86400000.0) found = (long long)n;
+            }
+        }
+        lua_pop(L, 1);
+    }
+    return found;
+}
+
 static int clua_pushlstring_body(lua_State *L) {
     const char *s = (const char *)lua_touserdata(L, 1);
     size_t len = (size_t)lua_tointeger(L, 2);

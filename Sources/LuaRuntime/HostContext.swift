@@ -11,12 +11,15 @@ public final class HostContext {
     /// The plugin folder `require` and test fixtures read from; nil for a lone chunk (`sandbox check`).
     public let pluginRoot: URL?
     public let logger: Logger
+    /// Where `http.request` goes; nil: the plugin has no network (tests, `sandbox check`).
+    public let http: (any HTTPGateway)?
     /// The invocation currently running on the state.
     var current: Invocation?
 
-    public init(pluginName: String, pluginRoot: URL?, logger: Logger) {
+    public init(pluginName: String, pluginRoot: URL?, logger: Logger, http: (any HTTPGateway)? = nil) {
         self.pluginName = pluginName
         self.pluginRoot = pluginRoot
         self.logger = logger
+        self.http = http
     }
 }

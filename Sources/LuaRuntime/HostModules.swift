@@ -39,6 +39,7 @@ enum HostModules {
         HostFunction("crypto.constant_time_equal", constantTimeEqual),
         HostFunction("module.source", moduleSource),
         HostFunction("fixtures.read", fixturesRead),
+        HostFunction("http.send", httpSend),
     ]
 
     /// The longest sleep a plugin may ask for: waiting longer belongs to the scheduler, not to one invocation.

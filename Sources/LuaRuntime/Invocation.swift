@@ -26,6 +26,8 @@ final class Invocation {
     var waitingThread: OpaquePointer?
     /// The operation's outcome, delivered to the coroutine by the continuation when it resumes.
     var completion: HostOutcome?
+    /// The correlation id of the message being processed, sent along on outbound calls.
+    var correlationId: String?
 
     init(pluginName: String, number: Int, thread: OpaquePointer, ref: Int32) {
         self.pluginName = pluginName

@@ -46,9 +46,12 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     /// What the plugin said about retrying (`error(conflux.retryable("…"))` / `conflux.permanent`); nil when it said
     /// nothing.
     public let retryable: Bool?
+    /// The earliest retry the error asked for (`retry_after_ms`: a partner's Retry-After, an open circuit).
+    public let retryAfterMilliseconds: Int?
 
     public init(kind: Kind, message: String, plugin: String? = nil, location: String? = nil, traceback: String? = nil,
-                retryable: Bool? = nil) {
+                retryable: Bool? = nil, retryAfterMilliseconds: Int? = nil) {
+        self.retryAfterMilliseconds = retryAfterMilliseconds
         self.kind = kind
         self.message = message
         self.plugin = plugin

@@ -13,6 +13,8 @@ local raw_setmetatable, raw_pcall, raw_xpcall, raw_load = base.setmetatable, bas
 local co_create, co_resume, co_yield, co_status, co_close = raw.coroutine.create, raw.coroutine.resume, raw.coroutine.yield, raw.coroutine.status, raw.coroutine.close
 local co_running = raw.coroutine.running
 local concat, format = raw.table.concat, raw.string.format
+local find, lower, math_floor = raw.string.find, raw.string.lower, raw.math.floor
+local pairs, tonumber = base.pairs, base.tonumber
 
 -- Names a plugin author may expect from standard Lua but that the sandbox withholds: reading one is a permission
 -- error (an attempt), reading any other unknown name is a plain runtime error (a typo).
@@ -249,7 +251,63 @@ local conflux = {
   permanent = function(message) return { message = tostring(message), retryable = false } end,
 }
 
+-- http.request{method=, url=, headers=, body=|json=, timeout_ms=, max_redirects=, raise=} → {status=, headers=,
+-- body=, json=}. The coroutine waits while the host performs it. No response (timeout, refused connection, open
+-- circuit) raises a classified error {message=, retryable=, retry_after_ms=}; so do 429 and 5xx answers (retryable,
+-- honouring Retry-After) unless raise = false. Other statuses are returned for the plugin to judge.
+local http_send = hostfns["http.send"]
+local function header_text(value, what)
+  if type(value) == "number" then value = tostring(value) end
+  if type(value) ~= "string" then error(format("http.request: %s must be a string", what), 3) end
+  if find(value, "[%z\r\n]") then error(format("http.request: %s contains CR, LF or NUL", what), 3) end
+  return value
+end
+local function http_request(req)
+  if type(req) ~= "table" then error("http.request: expected a table {method=, url=, headers=, body=|json=, timeout_ms=}", 2) end
+  local method = req.method or "GET"
+  if type(method) ~= "string" or not find(method, "^[A-Z]+$") then error("http.request: method must be an upper-case token like POST", 2) end
+  if type(req.url) ~= "string" then error("http.request: url must be a string", 2) end
+  local parts, n = {}, 0
+  local body = req.body
+  if req.json ~= nil then
+    if body ~= nil then error("http.request: give body or json, not both", 2) end
+    body = json.encode(req.json)
+  end
+  if body ~= nil and type(body) ~= "string" then error("http.request: body must be a string (or use json=)", 2) end
+  local has_type = false
+  if req.headers ~= nil then
+    if type(req.headers) ~= "table" then error("http.request: headers must be a table of name = value", 2) end
+    for name, value in pairs(req.headers) do
+      name = header_text(name, "a header name")
+      if not find(name, "^[%w!#$%%&'*+.^_`|~-]+$") then error(format("http.request: '%s' is not a valid header name", name), 2) end
+      if lower(name) == "content-type" then has_type = true end
+      parts[n + 1], parts[n + 2], n = name, header_text(value, "header '" .. name .. "'"), n + 2
+    end
+  end
+  if req.json ~= nil and not has_type then parts[n + 1], parts[n + 2], n = "Content-Type", "application/json", n + 2 end
+  local status, headers, rbody, retry_after = http_send(method, req.url, concat(parts, "\0"), body, req.timeout_ms,
+                                                         req.max_redirects or 0)
+  if status == nil then
+    error({ message = "http.request: " .. headers, retryable = rbody, retry_after_ms = retry_after }, 2)
+  end
+  local response = { status = status, headers = headers, body = rbody }
+  if (status == 429 or status >= 500) and req.raise ~= false then
+    local wait = tonumber(headers["retry-after"] or "")
+    local _, _, origin = find(req.url, "^(%a+://[^/?#]*)")
+    error({ message = format("http.request: %s answered %d", origin or "the partner", status),
+            retryable = true, retry_after_ms = wait and math_floor(wait * 1000) or nil, status = status }, 2)
+  end
+  local content_type = headers["content-type"]
+  if content_type and (find(content_type, "^application/json") or find(content_type, "^application/[%w.-]+%+json")) and #rbody > 0 then
+    local ok, decoded = raw_pcall(json.decode, rbody)
+    if ok then response.json = decoded end
+  end
+  return response
+end
+local http = { request = http_request }
+
 local host_modules = {
+  http = readonly("http", http),
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
   crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures), conflux = readonly("conflux", conflux),
 }

@@ -9,9 +9,10 @@ extension LuaState {
     /// invocation's wall-clock deadline (`wall_ms`) bounds its waits; its instruction and running-time budgets carry
     /// across them.
     nonisolated(nonsending) public func run(
-        _ function: LuaFunctionRef, arguments: [LuaArgument], resultMode: ResultMode = .json
+        _ function: LuaFunctionRef, arguments: [LuaArgument], resultMode: ResultMode = .json, correlationId: String? = nil
     ) async throws(LuaError) -> InvocationResult {
         let invocation = try startInvocation(function, arguments: arguments)
+        invocation.correlationId = correlationId
         while true {
             switch resume(invocation, resultMode: resultMode) {
             case .finished(let result):

@@ -416,6 +416,7 @@ public final class LuaState {
         // The error object sits on the dead coroutine; move it to the main thread before anything runs on it.
         var message: String
         var retryable: Bool?
+        var retryAfter: Int?
         if let faultKind {
             _ = faultKind
             message = withUnsafeBytes(of: &sandbox.pointee.fault_message) { raw in
@@ -426,6 +427,8 @@ public final class LuaState {
             message = Self.describeTop(L) ?? "(error object is not a string)"
             let flag = clua_error_retryable(L, -1)
             retryable = flag < 0 ? nil : flag == 1
+            let after = clua_error_retry_after_ms(L, -1)
+            retryAfter = after < 0 ? nil : Int(after)
             clua_pop(L, 1)
         } else {
             message = "(error object could not be read)"
@@ -450,7 +453,7 @@ public final class LuaState {
         let split = LuaError.splitLocation(message)
         return LuaError(kind: kind, message: split.message, plugin: context.pluginName,
                         location: split.location ?? Self.firstLocation(in: traceback), traceback: traceback,
-                        retryable: retryable)
+                        retryable: retryable, retryAfterMilliseconds: retryAfter)
     }
 
     /// The first `file:line` of a traceback that is not host code.

@@ -13,21 +13,27 @@ public actor PluginInstance {
     private var retired: [LuaState] = []
     public private(set) var recycleCount = 0
 
-    public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger) async throws(LuaError) -> PluginInstance {
-        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger)
-        return PluginInstance(plugin: plugin, limits: limits, logger: logger, state: state, loaded: loaded)
+    private let http: (any HTTPGateway)?
+
+    public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
+                            http: (any HTTPGateway)? = nil) async throws(LuaError) -> PluginInstance {
+        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http)
+        return PluginInstance(plugin: plugin, limits: limits, logger: logger, http: http, state: state, loaded: loaded)
     }
 
-    private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, state: LuaState, loaded: LoadedPlugin) {
+    private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?, state: LuaState,
+                 loaded: LoadedPlugin) {
         self.plugin = plugin
         self.limits = limits
         self.logger = logger
+        self.http = http
         self.state = state
         self.loaded = loaded
     }
 
-    private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger) async throws(LuaError) -> (LuaState, LoadedPlugin) {
-        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger)
+    private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
+                                  http: (any HTTPGateway)?) async throws(LuaError) -> (LuaState, LoadedPlugin) {
+        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger, http: http)
         let state = try LuaState(limits: limits, context: context)
         let loaded = try await state.loadPlugin(plugin)
         return (state, loaded)
@@ -38,14 +44,15 @@ public actor PluginInstance {
     public var memoryUsed: Int { state.memoryUsed }
 
     /// Calls `hook` with the JSON input and a JSON context table; returns the hook's first result as JSON.
-    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8)) async throws(LuaError) -> InvocationResult {
+    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8),
+                       correlationId: String? = nil) async throws(LuaError) -> InvocationResult {
         guard let function = loaded.hooks[hook] else {
             throw LuaError(kind: .runtime, message: "plugin has no hook '\(hook)' (a \(loaded.kind.rawValue) plugin defines \(loaded.kind.hooks.joined(separator: ", ")))",
                            plugin: plugin.name)
         }
         let current = state
         defer { Task { await self.recycleIfNeeded() } }
-        return try await current.run(function, arguments: [input, .json(context)])
+        return try await current.run(function, arguments: [input, .json(context)], correlationId: correlationId)
     }
 
     /// Replaces a state that broke a limit once nothing runs on it; new invocations go to the fresh state at once.
@@ -53,7 +60,7 @@ public actor PluginInstance {
         retired.removeAll { $0.invocationsInFlight == 0 ? ($0.close(), true).1 : false }
         guard state.needsRecycle else { return }
         do {
-            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger)
+            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http)
             guard state.needsRecycle else { fresh.close(); return } // another recycle won the race
             let old = state
             state = fresh

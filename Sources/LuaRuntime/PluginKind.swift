@@ -12,7 +12,8 @@ public enum PluginKind: String, Sendable, CaseIterable {
 
     public var optionalHooks: [String] {
         switch self {
-        case .source, .mapping: return []
+        case .mapping: return []
+        case .source: return ["poll"]
         case .connector: return ["poll", "reconcile"]
         }
     }

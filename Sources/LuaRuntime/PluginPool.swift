@@ -5,10 +5,11 @@ public final class PluginPool: Sendable {
     public let plugin: Plugin
     public let instances: [PluginInstance]
 
-    public static func load(_ plugin: Plugin, states: Int, limits: SandboxLimits, logger: Logger) async throws(LuaError) -> PluginPool {
+    public static func load(_ plugin: Plugin, states: Int, limits: SandboxLimits, logger: Logger,
+                            http: (any HTTPGateway)? = nil) async throws(LuaError) -> PluginPool {
         precondition(states > 0, "a pool needs at least one state")
         var instances: [PluginInstance] = []
-        for _ in 0..<states { instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger)) }
+        for _ in 0..<states { instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http)) }
         return PluginPool(plugin: plugin, instances: instances)
     }
 
@@ -17,7 +18,8 @@ public final class PluginPool: Sendable {
         self.instances = instances
     }
 
-    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8)) async throws(LuaError) -> InvocationResult {
+    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8),
+                       correlationId: String? = nil) async throws(LuaError) -> InvocationResult {
         var best = instances[0]
         var bestLoad = Int.max
         for instance in instances {
@@ -25,7 +27,7 @@ public final class PluginPool: Sendable {
             if load < bestLoad { best = instance; bestLoad = load }
             if load == 0 { break }
         }
-        return try await best.invoke(hook, input: input, context: context)
+        return try await best.invoke(hook, input: input, context: context, correlationId: correlationId)
     }
 
     /// Lua memory held by all states of the pool.

@@ -21,6 +21,17 @@ public struct FlowDefinition: Sendable, Equatable {
         public var connector: String
     }
 
+    /// Scheduled work (batch sync, reconciliation): at each time the cron expression names, a run is enqueued in
+    /// the flow's queue — durable, retried and dead-lettered like any message, and enqueued once per due time even
+    /// with several nodes (the due time is its idempotency key). The run calls `hook` of `plugin` (the flow's source
+    /// or one of its connectors); the events it returns are routed like decoded ones.
+    public struct Schedule: Sendable, Equatable {
+        public var name: String
+        public var cron: CronSchedule
+        public var plugin: String
+        public var hook: String
+    }
+
     public struct RetryPolicy: Sendable, Equatable {
         public var maxAttempts: Int
         public var baseDelayMilliseconds: Int
@@ -36,9 +47,17 @@ public struct FlowDefinition: Sendable, Equatable {
     public var description: String
     public var source: Source
     public var routes: [Route]
+    public var schedules: [Schedule] = []
     /// At most this many of the flow's messages in flight at once (its bulkhead).
     public var concurrency: Int
     public var retry: RetryPolicy
     /// Where the definition came from, for messages.
     public var file: String
+
+    /// Every plugin the flow runs: its source, the routes' mappings and connectors.
+    public var plugins: [String] {
+        var names = [source.plugin]
+        for route in routes { names += route.mappings + [route.connector] }
+        return names
+    }
 }

@@ -145,7 +145,7 @@ public enum FlowLoader {
         let headerName = /[A-Za-z0-9-]+/
 
         mutating func flow(_ root: Node, pluginExists: (String) -> Bool) -> FlowDefinition? {
-            guard let top = mapping(root, "", allowed: ["name", "description", "source", "routes", "concurrency", "retry"],
+            guard let top = mapping(root, "", allowed: ["name", "description", "source", "routes", "schedules", "concurrency", "retry"],
                                     required: ["name", "source", "routes"]) else { return nil }
             let name = string(top["name"], "name", pattern: pluginName, expected: "a flow name (lower-case letters, digits, '-')")
             let description = top["description"].flatMap { string($0, "description") } ?? ""
@@ -196,6 +196,11 @@ public enum FlowLoader {
                 }
             }
 
+            var schedules: [FlowDefinition.Schedule] = []
+            if let node = top["schedules"] {
+                schedules = self.schedules(node, source: source?.plugin, connectors: Set(routes.map(\.connector)))
+            }
+
             let concurrency = top["concurrency"].map { integer($0, "concurrency", range: 1...256) } ?? 4
             var retry = FlowDefinition.RetryPolicy.standard
             if let node = top["retry"], let fields = mapping(node, "retry", allowed: ["max_attempts", "base_delay_ms", "max_delay_ms", "max_age_s"], required: []) {
@@ -208,8 +213,45 @@ public enum FlowLoader {
                 }
             }
             guard let name, let source, let concurrency, problems.isEmpty else { return nil }
-            return FlowDefinition(name: name, description: description, source: source, routes: routes,
+            return FlowDefinition(name: name, description: description, source: source, routes: routes, schedules: schedules,
                                   concurrency: concurrency, retry: retry, file: file)
+        }
+
+        mutating func schedules(_ node: Node, source: String?, connectors: Set<String>) -> [FlowDefinition.Schedule] {
+            guard let sequence = node.sequence, !sequence.isEmpty else {
+                problem(node, "schedules", "expected a non-empty list of schedules (name, cron, plugin, hook)")
+                return []
+            }
+            var schedules: [FlowDefinition.Schedule] = []
+            var names = Set<String>()
+            for (index, item) in sequence.enumerated() {
+                let field = "schedules[\(index)]"
+                guard let fields = mapping(item, field, allowed: ["name", "cron", "timezone", "plugin", "hook"],
+                                           required: ["name", "cron", "plugin", "hook"]) else { continue }
+                let name = string(fields["name"], "\(field).name", pattern: pluginName, expected: "a schedule name (lower-case letters, digits, '-')")
+                if let name, !names.insert(name).inserted { problem(fields["name"], "\(field).name", "schedule '\(name)' is declared twice") }
+                var zone = TimeZone(identifier: "UTC")!
+                if let node = fields["timezone"], let identifier = string(node, "\(field).timezone", expected: "an IANA time zone like Europe/Berlin") {
+                    if let named = TimeZone(identifier: identifier) { zone = named } else {
+                        problem(node, "\(field).timezone", "unknown time zone '\(identifier)' (expected an IANA name like Europe/Berlin)")
+                    }
+                }
+                var cron: CronSchedule?
+                if let text = string(fields["cron"], "\(field).cron", expected: "a cron expression like '0 2 * * *'") {
+                    do { cron = try CronSchedule(text, timeZone: zone) } catch { problem(fields["cron"], "\(field).cron", error.message) }
+                }
+                var plugin = string(fields["plugin"], "\(field).plugin", pattern: pluginName, expected: "a plugin name")
+                if let name = plugin, name != source, !connectors.contains(name) {
+                    problem(fields["plugin"], "\(field).plugin",
+                            "'\(name)' is not this flow's source or one of its connectors (\(([source].compactMap { $0 } + connectors.sorted()).joined(separator: ", ")))")
+                    plugin = nil
+                }
+                let hook = string(fields["hook"], "\(field).hook", pattern: /poll|reconcile/, expected: "poll or reconcile")
+                if let name, let cron, let plugin, let hook {
+                    schedules.append(FlowDefinition.Schedule(name: name, cron: cron, plugin: plugin, hook: hook))
+                }
+            }
+            return schedules
         }
     }
 }

@@ -4,8 +4,10 @@ import LuaRuntime
 import Store
 
 /// Processes one flow's messages: leases up to the flow's concurrency (its bulkhead, so a slow partner cannot starve
-/// other flows), runs each through the plugins, and acks, retries with backoff, or dead-letters it. Leases of long
-/// work are extended by a heartbeat.
+/// other flows), runs each through the plugins, and acks, retries with backoff, or dead-letters it.
+///
+/// Acks of all flows go through one group commit (`settlements`), so a busy pipeline pays one fsync per batch of
+/// acks, not per message. One heartbeat loop extends the leases of everything in flight.
 public actor FlowWorker {
     public let flow: FlowDefinition
     private let store: any MessageStore
@@ -13,32 +15,43 @@ public actor FlowWorker {
     private let backoff: Backoff
     private let owner: String
     private let leaseDuration: TimeInterval
-    private let idleWait: UInt64
+    private let idlePoll: Duration
+    private let settlements: GroupCommit<Settlement, StoreError?>
     private let logger: Logger
-    private var inFlight = 0
+    /// Notified when new messages were committed (by ingress) and when one of ours finished.
+    public nonisolated let wake = WakeSignal()
+    private var inFlight: Set<String> = []
     private var stopping = false
     /// Attempts finished, by outcome (for logs and tests).
     public private(set) var outcomes: [AttemptRecord.Outcome: Int] = [:]
 
     public init(flow: FlowDefinition, store: any MessageStore, plugins: PluginDirectory, owner: String,
-                leaseDuration: TimeInterval = 30, idleWaitMilliseconds: UInt64 = 10, logger: Logger) {
+                settlements: GroupCommit<Settlement, StoreError?>? = nil,
+                leaseDuration: TimeInterval = 30, idlePollMilliseconds: Int = 100, logger: Logger) {
         self.flow = flow
         self.store = store
         self.processor = MessageProcessor(flow: flow, plugins: plugins)
         self.backoff = Backoff(policy: flow.retry)
         self.owner = owner
         self.leaseDuration = leaseDuration
-        self.idleWait = idleWaitMilliseconds * 1_000_000
+        self.idlePoll = .milliseconds(idlePollMilliseconds)
+        self.settlements = settlements ?? GroupCommit(maxBatch: 512) { try await store.settle($0) }
         self.logger = logger
     }
 
     /// Stops leasing; `run` returns once the messages in flight are finished.
-    public func stop() { stopping = true }
+    public func stop() {
+        stopping = true
+        wake.notify()
+    }
 
     public func run() async {
+        let heartbeat = Task { await self.heartbeatLoop() }
+        defer { heartbeat.cancel() }
         await withDiscardingTaskGroup { group in
             while !stopping && !Task.isCancelled {
-                let capacity = flow.concurrency - inFlight
+                let seen = wake.generation
+                let capacity = flow.concurrency - inFlight.count
                 var leased: [StoredMessage] = []
                 if capacity > 0 {
                     do {
@@ -49,66 +62,86 @@ public actor FlowWorker {
                     }
                 }
                 for message in leased {
-                    inFlight += 1
+                    inFlight.insert(message.id)
                     group.addTask { await self.handle(message) }
                 }
-                if leased.isEmpty { try? await Task.sleep(nanoseconds: idleWait) }
+                if leased.isEmpty || leased.count == capacity { await wake.wait(after: seen, timeout: idlePoll) }
             }
         }
     }
 
-    private func finished(_ outcome: AttemptRecord.Outcome) {
-        inFlight -= 1
+    /// Extends the leases of everything in flight every third of the lease duration (long work).
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(leaseDuration * 1000 / 3)))
+            let ids = Array(inFlight)
+            guard !ids.isEmpty, !Task.isCancelled else { continue }
+            let until = Date().addingTimeInterval(leaseDuration)
+            do {
+                try await store.heartbeat(ids: ids, owner: owner, until: until)
+            } catch {
+                // One lost lease fails the batch: extend the others one by one.
+                for id in ids { try? await store.heartbeat(ids: [id], owner: owner, until: until) }
+            }
+        }
+    }
+
+    private func finished(_ id: String, _ outcome: AttemptRecord.Outcome) {
+        inFlight.remove(id)
         outcomes[outcome, default: 0] += 1
+        wake.notify()
     }
 
     private func handle(_ message: StoredMessage) async {
         let number = message.attempts + 1
         let started = Date()
-        let store = self.store, owner = self.owner, lease = self.leaseDuration
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
-                if Task.isCancelled { break }
-                try? await store.heartbeat(ids: [message.id], owner: owner, until: Date().addingTimeInterval(lease))
-            }
-        }
-        defer { heartbeat.cancel() }
-        var metadata: Logger.Metadata = ["flow": "\(flow.name)", "message": "\(message.id)", "correlation_id": "\(message.correlationId)",
-                                         "attempt": "\(number)"]
+        let settlement: Settlement
+        var failure: MessageProcessor.Failure?
         do {
-            let note = try await processor.process(message, attempt: number)
-            try await store.complete(id: message.id, owner: owner, attempt: AttemptRecord(
+            _ = try await processor.process(message, attempt: number)
+            settlement = Settlement(id: message.id, owner: owner, disposition: .complete, attempt: AttemptRecord(
                 messageId: message.id, number: number, startedAt: started, finishedAt: Date(), outcome: .succeeded, errorMessage: nil))
-            logger.debug("delivered", metadata: metadata.merging(["note": "\(note)"]) { $1 })
-            finished(.succeeded)
-        } catch let failure as MessageProcessor.Failure {
+        } catch let error {
+            failure = error
             let now = Date()
-            metadata["error_kind"] = "\(failure.kind)"
-            metadata["error"] = "\(failure.message)"
-            do {
-                if let next = backoff.next(after: number, failure: failure.failureClass, acceptedAt: message.acceptedAt, now: now) {
-                    try await store.retry(id: message.id, owner: owner, availableAt: next, attempt: AttemptRecord(
-                        messageId: message.id, number: number, startedAt: started, finishedAt: now, outcome: .retry,
-                        errorKind: "\(failure.failureClass.rawValue):\(failure.kind)", errorMessage: failure.message))
-                    logger.info("attempt failed; will retry", metadata: metadata.merging(["retry_at": "\(next)"]) { $1 })
-                    finished(.retry)
-                } else {
-                    try await store.deadLetter(id: message.id, owner: owner, attempt: AttemptRecord(
-                        messageId: message.id, number: number, startedAt: started, finishedAt: now, outcome: .dead,
-                        errorKind: "\(failure.failureClass.rawValue):\(failure.kind)", errorMessage: failure.message))
-                    logger.warning("dead-lettered", metadata: metadata)
-                    finished(.dead)
-                }
-            } catch {
-                logger.error("cannot record the attempt (the lease may have expired; the message will be retried)",
-                             metadata: metadata.merging(["store_error": "\(error)"]) { $1 })
-                finished(.retry)
+            let errorKind = "\(error.failureClass.rawValue):\(error.kind)"
+            if let next = backoff.next(after: number, failure: error.failureClass, acceptedAt: message.acceptedAt, now: now,
+                                       retryAfter: error.retryAfter) {
+                settlement = Settlement(id: message.id, owner: owner, disposition: .retry(availableAt: next), attempt: AttemptRecord(
+                    messageId: message.id, number: number, startedAt: started, finishedAt: now, outcome: .retry,
+                    errorKind: errorKind, errorMessage: error.message))
+            } else {
+                settlement = Settlement(id: message.id, owner: owner, disposition: .deadLetter, attempt: AttemptRecord(
+                    messageId: message.id, number: number, startedAt: started, finishedAt: now, outcome: .dead,
+                    errorKind: errorKind, errorMessage: error.message))
             }
-        } catch {
-            logger.error("cannot ack (the lease may have expired; the message will be redelivered)",
-                         metadata: metadata.merging(["store_error": "\(error)"]) { $1 })
-            finished(.retry)
         }
+        let outcome = settlement.attempt.outcome
+        do {
+            if let lost = try await settlements.submit(settlement) { throw lost }
+            if let failure { log(outcome, message, number, failure, settlement) }
+            finished(message.id, outcome)
+        } catch {
+            logger.error("cannot record the attempt (the lease may have expired; the message will be redelivered)",
+                         metadata: metadata(message, number).merging(["store_error": "\(error)"]) { $1 })
+            finished(message.id, .retry)
+        }
+    }
+
+    private func log(_ outcome: AttemptRecord.Outcome, _ message: StoredMessage, _ number: Int,
+                     _ failure: MessageProcessor.Failure, _ settlement: Settlement) {
+        var metadata = metadata(message, number)
+        metadata["error_kind"] = "\(failure.kind)"
+        metadata["error"] = "\(failure.message)"
+        if case .retry(let at) = settlement.disposition {
+            metadata["retry_at"] = "\(at)"
+            logger.info("attempt failed; will retry", metadata: metadata)
+        } else {
+            logger.warning("dead-lettered", metadata: metadata)
+        }
+    }
+
+    private func metadata(_ message: StoredMessage, _ number: Int) -> Logger.Metadata {
+        ["flow": "\(flow.name)", "message": "\(message.id)", "correlation_id": "\(message.correlationId)", "attempt": "\(number)"]
     }
 }

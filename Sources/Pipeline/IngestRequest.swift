@@ -121,7 +121,11 @@ public enum IngestPreparation {
         case .failure(let rejection): return .failure(rejection)
         }
 
-        let kept = request.headers.filter { keptHeaders.contains($0.key) || source.idempotencyHeaders.map { $0.lowercased() }.contains($0.key) }
+        // `x-conflux-*` is the host's own namespace (a scheduled run is marked with one): never taken from a sender.
+        let kept = request.headers.filter {
+            !$0.key.hasPrefix(ScheduledRun.headerPrefix)
+                && (keptHeaders.contains($0.key) || source.idempotencyHeaders.map { $0.lowercased() }.contains($0.key))
+        }
         return .success(NewMessage(id: id, source: source.plugin, idempotencyKey: idempotencyKey, orderingKey: orderingKey,
                                    correlationId: correlationId, contentType: mediaType, body: request.body,
                                    headers: kept, acceptedAt: now))

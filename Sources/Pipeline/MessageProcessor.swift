@@ -19,6 +19,8 @@ public struct MessageProcessor: Sendable {
         /// The sandbox kind or `routing`, for the attempt record.
         public let kind: String
         public let message: String
+        /// The earliest retry the failure asked for, in seconds (a partner's Retry-After).
+        public var retryAfter: TimeInterval? = nil
     }
 
     /// Returns a note for the attempt record (events delivered, types ignored) or throws `Failure`.
@@ -30,17 +32,27 @@ public struct MessageProcessor: Sendable {
                 ("attempt", String(attempt)), ("event_type", event.map(JSONText.string) ?? "null"),
             ]).utf8)
         }
-        let decoded = try await call(flow.source.plugin, "decode", .string(message.body), context(nil))
-        guard let events = (try? JSONSerialization.jsonObject(with: Data(decoded))) as? [Any] else {
+        let producer: String
+        let decoded: [UInt8]
+        if let run = ScheduledRun.of(message) {
+            // A scheduled run: the plugin's poll/reconcile hook produces the events (or none).
+            producer = "\(run.plugin).\(run.hook)"
+            decoded = try await call(run.plugin, run.hook, .json(message.body), context(nil), correlationId: message.correlationId)
+        } else {
+            producer = "\(flow.source.plugin).decode"
+            decoded = try await call(flow.source.plugin, "decode", .string(message.body), context(nil), correlationId: message.correlationId)
+        }
+        let parsed = try? JSONSerialization.jsonObject(with: Data(decoded), options: [.fragmentsAllowed])
+        guard let events = parsed as? [Any] ?? (parsed is NSNull ? [] : nil) else {
             throw Failure(failureClass: .permanent, kind: "contract",
-                          message: "\(flow.source.plugin).decode must return a list of events, got \(String(decoding: decoded.prefix(200), as: UTF8.self))")
+                          message: "\(producer) must return a list of events, got \(String(decoding: decoded.prefix(200), as: UTF8.self))")
         }
         var delivered = 0
         var ignored: [String] = []
         for (index, value) in events.enumerated() {
             guard let event = value as? [String: Any], let type = event["type"] as? String else {
                 throw Failure(failureClass: .permanent, kind: "contract",
-                              message: "\(flow.source.plugin).decode: event \(index + 1) has no string field 'type'")
+                              message: "\(producer): event \(index + 1) has no string field 'type'")
             }
             guard let route = flow.routes.first(where: { $0.event == type }) else {
                 ignored.append(type)
@@ -48,9 +60,9 @@ public struct MessageProcessor: Sendable {
             }
             var payload = (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map(Array.init) ?? []
             for mapping in route.mappings {
-                payload = try await call(mapping, "map", .json(payload), context(type))
+                payload = try await call(mapping, "map", .json(payload), context(type), correlationId: message.correlationId)
             }
-            _ = try await call(route.connector, "deliver", .json(payload), context(type))
+            _ = try await call(route.connector, "deliver", .json(payload), context(type), correlationId: message.correlationId)
             delivered += 1
         }
         var note = "delivered \(delivered) event(s)"
@@ -58,7 +70,8 @@ public struct MessageProcessor: Sendable {
         return note
     }
 
-    private func call(_ plugin: String, _ hook: String, _ input: LuaArgument, _ context: [UInt8]) async throws(Failure) -> [UInt8] {
+    private func call(_ plugin: String, _ hook: String, _ input: LuaArgument, _ context: [UInt8],
+                      correlationId: String) async throws(Failure) -> [UInt8] {
         let pool: PluginPool
         do {
             pool = try await plugins.pool(plugin)
@@ -68,13 +81,14 @@ public struct MessageProcessor: Sendable {
             throw Failure(failureClass: .retryable, kind: "plugin_load", message: "\(plugin) does not load: \(error)")
         }
         do {
-            switch try await pool.invoke(hook, input: input, context: context) {
+            switch try await pool.invoke(hook, input: input, context: context, correlationId: correlationId) {
             case .json(let bytes): return bytes
             case .nothing, .value: return Array("null".utf8)
             }
         } catch {
             throw Failure(failureClass: FailureClass.of(error), kind: error.kind.rawValue, message: "\(plugin).\(hook): \(error.message)"
-                          + (error.location.map { " (at \($0))" } ?? ""))
+                          + (error.location.map { " (at \($0))" } ?? ""),
+                          retryAfter: error.retryAfterMilliseconds.map { Double($0) / 1000 })
         }
     }
 }

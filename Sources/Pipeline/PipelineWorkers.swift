@@ -11,13 +11,21 @@ public final class PipelineWorkers: Service {
 
     public init(flows: [FlowDefinition], store: any MessageStore, plugins: PluginDirectory, owner: String,
                 leaseDuration: TimeInterval = 30, logger: Logger) {
+        // One group commit for the acks of every flow: one fsync per batch of settlements.
+        let settlements = GroupCommit<Settlement, StoreError?>(maxBatch: 512) { try await store.settle($0) }
         workers = flows.map {
-            FlowWorker(flow: $0, store: store, plugins: plugins, owner: "\(owner)/\($0.name)", leaseDuration: leaseDuration, logger: logger)
+            FlowWorker(flow: $0, store: store, plugins: plugins, owner: "\(owner)/\($0.name)", settlements: settlements,
+                       leaseDuration: leaseDuration, logger: logger)
         }
     }
 
+    /// Wakes every worker (new messages were committed).
+    public func wakeAll() {
+        for worker in workers { worker.wake.notify() }
+    }
+
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for worker in workers { group.addTask { await worker.run() } }
             }

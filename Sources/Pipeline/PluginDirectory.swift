@@ -8,19 +8,31 @@ public actor PluginDirectory {
     private let limits: SandboxLimits
     private let statesPerPlugin: Int
     private let logger: Logger
+    private let http: (any HTTPGateway)?
     private var pools: [String: PluginPool] = [:]
 
-    public init(folder: URL, limits: SandboxLimits, statesPerPlugin: Int = 2, logger: Logger) {
+    public init(folder: URL, limits: SandboxLimits, statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil, logger: Logger) {
         self.folder = folder
         self.limits = limits
         self.statesPerPlugin = statesPerPlugin
+        self.http = http
         self.logger = logger
+    }
+
+    /// Loads every named plugin that is not loaded yet; returns what failed, by plugin, with the reason (a load that
+    /// failed is tried again on the next call and on first use).
+    public func load(_ names: [String]) async -> [(plugin: String, error: String)] {
+        var failures: [(plugin: String, error: String)] = []
+        for name in Set(names).sorted() {
+            do { _ = try await pool(name) } catch { failures.append((name, "\(error)")) }
+        }
+        return failures
     }
 
     public func pool(_ name: String) async throws -> PluginPool {
         if let pool = pools[name] { return pool }
         let plugin = try Plugin.locate(name, pluginsDirectory: folder)
-        let pool = try await PluginPool.load(plugin, states: statesPerPlugin, limits: limits, logger: logger)
+        let pool = try await PluginPool.load(plugin, states: statesPerPlugin, limits: limits, logger: logger, http: http)
         pools[name] = pool
         return pool
     }

@@ -29,10 +29,11 @@ public struct Backoff: Sendable {
     }
 
     /// What happens after a failed attempt `attempt` of a message accepted at `acceptedAt`: retry at a time, or give up.
-    public func next(after attempt: Int, failure: FailureClass, acceptedAt: Date, now: Date,
+    /// A partner's `Retry-After` (`retryAfter`, seconds) is honoured: the retry is never earlier than it asks.
+    public func next(after attempt: Int, failure: FailureClass, acceptedAt: Date, now: Date, retryAfter: TimeInterval? = nil,
                      random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) -> Date? {
         guard failure == .retryable, attempt < policy.maxAttempts else { return nil }
-        let at = now.addingTimeInterval(delay(afterAttempt: attempt, random: random))
+        let at = now.addingTimeInterval(max(delay(afterAttempt: attempt, random: random), retryAfter ?? 0))
         guard at.timeIntervalSince(acceptedAt) <= Double(policy.maxAgeSeconds) else { return nil }
         return at
     }

@@ -16,10 +16,15 @@ public struct IngressServer: Sendable {
     public let batcher: IngestBatcher
     public let logger: Logger
 
-    public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, logger: Logger) {
+    /// The plugins the flows run, which must all load for the server to be ready.
+    public let plugins: PluginDirectory?
+
+    public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, plugins: PluginDirectory? = nil,
+                logger: Logger) {
         self.flows = Dictionary(uniqueKeysWithValues: flows.map { ($0.source.plugin, $0) })
         self.store = store
         self.batcher = batcher
+        self.plugins = plugins
         self.logger = logger
     }
 
@@ -89,7 +94,16 @@ public struct IngressServer: Sendable {
         }
     }
 
+    /// Ready when the store answers and every plugin of every flow loads; otherwise 503 naming what is not ready.
     func readiness() async -> Response {
+        if let plugins {
+            let failures = await plugins.load(flows.values.flatMap(\.plugins))
+            if !failures.isEmpty {
+                let reasons = failures.map { "\($0.plugin): \($0.error)" }.joined(separator: "; ")
+                return ErrorBody.response(status: .serviceUnavailable, code: "plugins_not_loaded",
+                                          message: "\(failures.count) plugin(s) do not load: \(reasons)", headers: [.retryAfter: "5"])
+            }
+        }
         do {
             let counts = try await store.counts()
             let backlog = (counts[.ready] ?? 0) + (counts[.leased] ?? 0)

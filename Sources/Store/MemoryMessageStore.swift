@@ -68,16 +68,20 @@ public actor MemoryMessageStore: MessageStore {
         }
     }
 
-    public func complete(id: String, owner: String, attempt: AttemptRecord) async throws {
-        try finish(id, owner, attempt, status: .done, availableAt: nil)
-    }
-
-    public func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws {
-        try finish(id, owner, attempt, status: .ready, availableAt: availableAt)
-    }
-
-    public func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws {
-        try finish(id, owner, attempt, status: .dead, availableAt: nil)
+    public func settle(_ settlements: [Settlement]) async throws -> [StoreError?] {
+        settlements.map { settlement in
+            var availableAt: Date?
+            if case .retry(let at) = settlement.disposition { availableAt = at }
+            do {
+                try finish(settlement.id, settlement.owner, settlement.attempt, status: settlement.disposition.status,
+                           availableAt: availableAt)
+                return nil
+            } catch let error as StoreError {
+                return error
+            } catch {
+                return .unavailable("\(error)")
+            }
+        }
     }
 
     public func message(id: String) async throws -> StoredMessage? {

@@ -23,12 +23,11 @@ public protocol MessageStore: Sendable {
     /// Extends the owner's leases (long work).
     func heartbeat(ids: [String], owner: String, until: Date) async throws
 
-    /// Marks the message done and records the attempt.
-    func complete(id: String, owner: String, attempt: AttemptRecord) async throws
-    /// Puts the message back to ready at `availableAt` and records the attempt.
-    func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws
-    /// Dead-letters the message and records the attempt.
-    func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws
+    /// Records what workers decided about leased messages — done, back to ready at a time, or dead — with their
+    /// attempts, all in one transaction (group commit for acks). Each settlement succeeds or fails on its own: the
+    /// result at the same index is nil when applied, or the reason it was not (`leaseLost`, `notFound`); a failure of
+    /// the whole transaction throws and applies none.
+    func settle(_ settlements: [Settlement]) async throws -> [StoreError?]
 
     func message(id: String) async throws -> StoredMessage?
     func attempts(id: String) async throws -> [AttemptRecord]
@@ -42,7 +41,59 @@ public protocol MessageStore: Sendable {
     func purge(ids: [String]) async throws -> [String]
 }
 
+/// A worker's decision about one leased message.
+public struct Settlement: Sendable, Equatable {
+    public enum Disposition: Sendable, Equatable {
+        /// Delivered: the message is done.
+        case complete
+        /// Back to ready, leasable again at the given time (retry backoff).
+        case retry(availableAt: Date)
+        /// Dead-lettered with its history.
+        case deadLetter
+
+        public var status: MessageStatus {
+            switch self {
+            case .complete: return .done
+            case .retry: return .ready
+            case .deadLetter: return .dead
+            }
+        }
+    }
+
+    public var id: String
+    /// The lease owner; the settlement applies only while the message is still leased by it.
+    public var owner: String
+    public var disposition: Disposition
+    public var attempt: AttemptRecord
+
+    public init(id: String, owner: String, disposition: Disposition, attempt: AttemptRecord) {
+        self.id = id
+        self.owner = owner
+        self.disposition = disposition
+        self.attempt = attempt
+    }
+}
+
 extension MessageStore {
+    /// Marks the message done and records the attempt.
+    public func complete(id: String, owner: String, attempt: AttemptRecord) async throws {
+        try await settleOne(Settlement(id: id, owner: owner, disposition: .complete, attempt: attempt))
+    }
+
+    /// Puts the message back to ready at `availableAt` and records the attempt.
+    public func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws {
+        try await settleOne(Settlement(id: id, owner: owner, disposition: .retry(availableAt: availableAt), attempt: attempt))
+    }
+
+    /// Dead-letters the message and records the attempt.
+    public func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws {
+        try await settleOne(Settlement(id: id, owner: owner, disposition: .deadLetter, attempt: attempt))
+    }
+
+    private func settleOne(_ settlement: Settlement) async throws {
+        if let failure = try await settle([settlement]).first ?? nil { throw failure }
+    }
+
     public func lease(owner: String, limit: Int, duration: TimeInterval, now: Date) async throws -> [StoredMessage] {
         try await lease(owner: owner, limit: limit, duration: duration, now: now, source: nil)
     }

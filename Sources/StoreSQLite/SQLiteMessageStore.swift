@@ -30,12 +30,19 @@ public final class SQLiteMessageStore: MessageStore {
 
     public func enqueue(_ messages: [NewMessage]) async throws -> [EnqueueOutcome] {
         try await write { db in
+            let claimKey = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO idempotency_keys (source, key, message_id, created_at) VALUES (?, ?, ?, ?)")
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO messages (id, source, idempotency_key, ordering_key, correlation_id, content_type, body,
+                                      headers, status, attempts, available_at, accepted_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?)
+                """)
             var outcomes: [EnqueueOutcome] = []
             outcomes.reserveCapacity(messages.count)
             for message in messages {
+                let at = Self.milliseconds(message.acceptedAt)
                 if let key = message.idempotencyKey {
-                    try db.execute(sql: "INSERT OR IGNORE INTO idempotency_keys (source, key, message_id, created_at) VALUES (?, ?, ?, ?)",
-                                   arguments: [message.source, key, message.id, Self.milliseconds(message.acceptedAt)])
+                    try claimKey.execute(arguments: [message.source, key, message.id, at])
                     if db.changesCount == 0 {
                         let first = try String.fetchOne(db, sql: "SELECT message_id FROM idempotency_keys WHERE source = ? AND key = ?",
                                                         arguments: [message.source, key]) ?? message.id
@@ -43,14 +50,9 @@ public final class SQLiteMessageStore: MessageStore {
                         continue
                     }
                 }
-                let at = Self.milliseconds(message.acceptedAt)
-                try db.execute(sql: """
-                    INSERT INTO messages (id, source, idempotency_key, ordering_key, correlation_id, content_type, body,
-                                          headers, status, attempts, available_at, accepted_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ready', 0, ?, ?, ?)
-                    """, arguments: [message.id, message.source, message.idempotencyKey, message.orderingKey,
-                                     message.correlationId, message.contentType, Data(message.body),
-                                     Self.encodeHeaders(message.headers), at, at, at])
+                try insert.execute(arguments: [message.id, message.source, message.idempotencyKey, message.orderingKey,
+                                               message.correlationId, message.contentType, Data(message.body),
+                                               Self.encodeHeaders(message.headers), at, at, at])
                 outcomes.append(.accepted(id: message.id))
             }
             return outcomes
@@ -96,16 +98,30 @@ public final class SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func complete(id: String, owner: String, attempt: AttemptRecord) async throws {
-        try await finish(id: id, owner: owner, attempt: attempt, status: .done, availableAt: nil)
-    }
-
-    public func retry(id: String, owner: String, availableAt: Date, attempt: AttemptRecord) async throws {
-        try await finish(id: id, owner: owner, attempt: attempt, status: .ready, availableAt: availableAt)
-    }
-
-    public func deadLetter(id: String, owner: String, attempt: AttemptRecord) async throws {
-        try await finish(id: id, owner: owner, attempt: attempt, status: .dead, availableAt: nil)
+    public func settle(_ settlements: [Settlement]) async throws -> [StoreError?] {
+        try await write { db in
+            let update = try db.cachedStatement(sql: """
+                UPDATE messages SET status = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
+                                    updated_at = ?, last_error = ?, available_at = COALESCE(?, available_at)
+                WHERE id = ? AND status = 'leased' AND lease_owner = ?
+                """)
+            let record = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO attempts (message_id, number, started_at, finished_at, outcome, error_kind, error_message)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            return try settlements.map { settlement -> StoreError? in
+                let attempt = settlement.attempt
+                var availableAt: Int64?
+                if case .retry(let at) = settlement.disposition { availableAt = Self.milliseconds(at) }
+                let finished = Self.milliseconds(attempt.finishedAt)
+                try update.execute(arguments: [settlement.disposition.status.rawValue, finished, attempt.errorMessage, availableAt,
+                                               settlement.id, settlement.owner])
+                if db.changesCount == 0 { return try Self.leaseError(db, id: settlement.id, owner: settlement.owner) }
+                try record.execute(arguments: [settlement.id, attempt.number, Self.milliseconds(attempt.startedAt), finished,
+                                               attempt.outcome.rawValue, attempt.errorKind, attempt.errorMessage])
+                return nil
+            }
+        }
     }
 
     public func message(id: String) async throws -> StoredMessage? {
@@ -174,23 +190,6 @@ public final class SQLiteMessageStore: MessageStore {
     }
 
     // MARK: - Internals
-
-    private func finish(id: String, owner: String, attempt: AttemptRecord, status: MessageStatus, availableAt: Date?) async throws {
-        try await write { db in
-            let finished = Self.milliseconds(attempt.finishedAt)
-            try db.execute(sql: """
-                UPDATE messages SET status = ?, attempts = attempts + 1, lease_owner = NULL, lease_expires_at = NULL,
-                                    updated_at = ?, last_error = ?, available_at = COALESCE(?, available_at)
-                WHERE id = ? AND status = 'leased' AND lease_owner = ?
-                """, arguments: [status.rawValue, finished, attempt.errorMessage, availableAt.map(Self.milliseconds), id, owner])
-            if db.changesCount == 0 { throw try Self.leaseError(db, id: id, owner: owner) }
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO attempts (message_id, number, started_at, finished_at, outcome, error_kind, error_message)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, attempt.number, Self.milliseconds(attempt.startedAt), finished, attempt.outcome.rawValue,
-                                 attempt.errorKind, attempt.errorMessage])
-        }
-    }
 
     private static func leaseError(_ db: Database, id: String, owner: String) throws -> StoreError {
         try String.fetchOne(db, sql: "SELECT id FROM messages WHERE id = ?", arguments: [id]) == nil

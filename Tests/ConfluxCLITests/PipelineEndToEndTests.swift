@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -45,6 +46,47 @@ import Testing
         let replayed = try #require(after.first { $0["id"] as? String == deadId })
         #expect(replayed["status"] as? String == "done")
         #expect(replayed["correlation_id"] as? String == correlation)
+    }
+
+    /// A connector failing 30% of its calls retryably: every message completes, and each message's recorded attempts
+    /// are exactly the calls the connector saw (recomputed here from the same hash the sink uses).
+    @Test func aConnectorFailingThirtyPercentOfCallsStillCompletesEverything() async throws {
+        let server = try ServerProcess()
+        let count = 300
+        var ids: [String] = []
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for n in 0..<count {
+                group.addTask {
+                    let reply = try await server.post("/ingest/clinic-webhook", contentType: "application/json",
+                                                      body: Self.event("f\(n)", #","flaky":true"#))
+                    guard reply.status == 202, let id = reply.json["id"] as? String else {
+                        throw ServerProcess.Failure(description: "event f\(n) got \(reply.status)")
+                    }
+                    return id
+                }
+            }
+            for try await id in group { ids.append(id) }
+        }
+        let listed = try await server.waitUntil(timeout: 60) { $0.filter { $0["status"] as? String == "done" }.count == count }
+        #expect(listed.filter { $0["status"] as? String == "done" }.count == count)
+        var calls = 0, failures = 0
+        for message in listed {
+            let id = try #require(message["id"] as? String)
+            // The first attempt whose hash byte is not under 77 succeeds (the 5th always does).
+            let expected = (1...5).first { attempt in
+                attempt == 5 || Self.firstHashByte("\(id)#\(attempt)") >= 77
+            }!
+            #expect(message["attempts"] as? Int == expected, "\(id): \(message["attempts"] ?? "nil") attempts, expected \(expected)")
+            calls += expected
+            failures += expected - 1
+        }
+        // The failure rate the connector produced is the 30% asked for (a loose band: 300 messages).
+        let rate = Double(failures) / Double(calls)
+        #expect((0.2...0.4).contains(rate), "failure rate \(rate)")
+    }
+
+    static func firstHashByte(_ text: String) -> Int {
+        Int(Array(SHA256.hash(data: Data(text.utf8)))[0])
     }
 
     @Test func adminAPIReplaysAndPurges() async throws {

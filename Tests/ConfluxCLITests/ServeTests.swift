@@ -99,5 +99,20 @@ import Testing
         #expect(ready.status == 200)
         #expect(ready.json["status"] as? String == "ready")
         #expect(ready.json["sources"] as? [String] == ["clinic-webhook"])
+
+        // A plugin that no longer loads makes the server not ready, naming the plugin and the reason; it still
+        // accepts messages (they wait in the queue), and is ready again once the plugin is fixed.
+        #expect(server.stop() == 0)
+        try server.write("plugins/sink/plugin.lua", "return { kind = 'connector', deliver = function( end }")
+        try server.start()
+        let broken = try await server.get("/readyz")
+        #expect(broken.status == 503)
+        #expect(broken.headers["retry-after"] == "5")
+        let message = broken.json["error"].flatMap { ($0 as? [String: Any])?["message"] as? String } ?? "\(broken.json)"
+        #expect(message.contains("sink") && message.contains("plugin.lua:1"), "\(message)")
+        #expect(try await server.post("/ingest/clinic-webhook", contentType: "application/json",
+                                      body: Data(#"{"type":"appointment.completed","data":{}}"#.utf8)).status == 202)
+        try server.write("plugins/sink/plugin.lua", ServerProcess.sink)
+        #expect(try await server.get("/readyz").status == 200)
     }
 }

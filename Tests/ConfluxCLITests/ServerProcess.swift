@@ -57,11 +57,18 @@ final class ServerProcess: @unchecked Sendable {
     static let sink = """
         local conflux = require("conflux")
         local log = require("log")
+        local crypto = require("crypto")
         return { kind = "connector", deliver = function(op, ctx)
           local data = op.data or {}
           log.info("delivering", { event = op.id })
           if data.permanent then error(conflux.permanent("partner rejected: " .. data.permanent)) end
           if data.fail_until and ctx.attempt <= data.fail_until then error(conflux.retryable("partner busy")) end
+          -- flaky: 30% of calls fail retryably (77/256 of the first hash byte), decided by message and attempt so the
+          -- test can recompute the attempts each message needs; never the 5th attempt (the flow allows 5).
+          if data.flaky and ctx.attempt < 5 then
+            local h = crypto.sha256(ctx.message_id .. "#" .. ctx.attempt)
+            if tonumber(h:sub(1, 2), 16) < 77 then error(conflux.retryable("partner flaked")) end
+          end
           return { ok = true }
         end }
         """

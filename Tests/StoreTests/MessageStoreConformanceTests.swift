@@ -72,6 +72,30 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func aBatchOfSettlementsAppliesEachOnItsOwn(backend: Backend) async throws {
+        let store = try backend.make()
+        _ = try await store.enqueue((1...4).map { Self.message("m\($0)") })
+        _ = try await store.lease(owner: "w", limit: 3, duration: 30, now: Self.t0)
+        let later = Self.t0.addingTimeInterval(90)
+        let results = try await store.settle([
+            Settlement(id: "m1", owner: "w", disposition: .complete, attempt: Self.attempt("m1", 1, .succeeded)),
+            Settlement(id: "m2", owner: "someone-else", disposition: .complete, attempt: Self.attempt("m2", 1, .succeeded)),
+            Settlement(id: "m3", owner: "w", disposition: .retry(availableAt: later), attempt: Self.attempt("m3", 1, .retry, error: "503")),
+            Settlement(id: "m4", owner: "w", disposition: .deadLetter, attempt: Self.attempt("m4", 1, .dead)),
+            Settlement(id: "nope", owner: "w", disposition: .complete, attempt: Self.attempt("nope", 1, .succeeded)),
+        ])
+        #expect(results == [nil, .leaseLost(id: "m2", owner: "someone-else"), nil, .leaseLost(id: "m4", owner: "w"),
+                            .notFound(id: "nope")])
+        #expect(try await store.message(id: "m1")?.status == .done)
+        #expect(try await store.message(id: "m2")?.status == .leased)
+        let retried = try #require(try await store.message(id: "m3"))
+        #expect(retried.status == .ready && retried.availableAt == later && retried.attempts == 1 && retried.lastError == "503")
+        #expect(try await store.message(id: "m4")?.status == .ready)
+        #expect(try await store.attempts(id: "m2").isEmpty)
+        #expect(try await store.attempts(id: "m3").map(\.outcome) == [.retry])
+    }
+
+    @Test(arguments: Backend.allCases)
     func messagesOfOneOrderingKeyGoOneAtATimeInOrder(backend: Backend) async throws {
         let store = try backend.make()
         _ = try await store.enqueue([Self.message("a1", ordering: "apt-1"), Self.message("b1", ordering: "apt-2"),

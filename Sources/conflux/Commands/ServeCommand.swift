@@ -1,5 +1,7 @@
 import ArgumentParser
+import Egress
 import Foundation
+import HTTPTransport
 import Hummingbird
 import Logging
 import LuaRuntime
@@ -22,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Folder of flow files (default: the project's catalog/flows).") var flows: String?
     @Option(help: "Folder of plugins (default: the project's plugins).") var plugins: String?
+    @Option(help: "Folder of plugin manifests, whose egress lists say which hosts each plugin may call (default: the project's catalog).")
+    var catalog: String?
     @Option(help: "Seconds a worker holds a message before another may take it (heartbeats extend it).") var leaseSeconds = 30.0
 
     func validate() throws {
@@ -44,13 +48,22 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("invalid flows:\n\(error)")
         }
         let store = try SQLiteMessageStore(path: URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path)
-        let server = IngressServer(flows: definitions, store: store, batcher: IngestBatcher(store: store), logger: logger)
         let limits = try layout.profile(env).limits
+        let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
+        let egress: [String: EgressPolicy]
+        do { egress = try EgressManifest.load(directory: catalogDirectory) } catch { throw CLIError("invalid catalog manifests:\n\(error)") }
+        // One HTTP client for every plugin: connections to a partner are kept alive and shared.
+        let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: 32))
+        defer { client.shutdown() }
+        let gateway = EgressGateway(client: client, policies: egress)
+        let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, logger: CLILogging.logger("conflux.plugins"))
         let workers = PipelineWorkers(
-            flows: definitions, store: store,
-            plugins: PluginDirectory(folder: pluginsDirectory, limits: limits, logger: CLILogging.logger("conflux.plugins")),
+            flows: definitions, store: store, plugins: plugins,
             owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
             logger: CLILogging.logger("conflux.worker"))
+        let batcher = IngestBatcher(store: store, afterCommit: { workers.wakeAll() })
+        let server = IngressServer(flows: definitions, store: store, batcher: batcher, plugins: plugins, logger: logger)
+        let scheduler = FlowScheduler(flows: definitions, logger: CLILogging.logger("conflux.scheduler")) { try await batcher.submit($0) }
         let app = Application(
             router: server.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "conflux"),
@@ -60,10 +73,15 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\n".utf8))
             },
             logger: logger)
+        // Load every plugin now, so a broken one is named at start (and /readyz says so) rather than at its first message.
+        for failure in await plugins.load(definitions.flatMap(\.plugins)) {
+            logger.error("plugin does not load; its messages will wait (retryable) until it does",
+                         metadata: ["plugin": "\(failure.plugin)", "error": "\(failure.error)"])
+        }
         logger.info("serving", metadata: ["env": "\(env)", "flows": "\(definitions.map(\.name))", "data": "\(data)"])
         // One service group: SIGTERM/SIGINT stop the HTTP server and the workers together; workers finish what they
         // hold, then the process exits 0.
-        let group = ServiceGroup(configuration: .init(services: [app, workers], gracefulShutdownSignals: [.sigterm, .sigint],
+        let group = ServiceGroup(configuration: .init(services: [app, workers, scheduler], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
         try await group.run()
     }

@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTransport
+import LuaRuntime
+
+/// What plugins' `http.request` goes through: the plugin's egress policy first (a refused origin is a `permission`
+/// fault before any network I/O, and so is every redirect hop to one), then the shared HTTP client. The message's
+/// correlation id travels as `X-Correlation-Id` unless the plugin set one.
+public final class EgressGateway: HTTPGateway {
+    private let client: HTTPClient
+    private let policies: [String: EgressPolicy]
+    private let defaultTimeout: Duration
+
+    /// `policies`: by plugin name; a plugin without one may call nothing.
+    public init(client: HTTPClient, policies: [String: EgressPolicy], defaultTimeout: Duration = .seconds(30)) {
+        self.client = client
+        self.policies = policies
+        self.defaultTimeout = defaultTimeout
+    }
+
+    public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
+        let url: HTTPURL
+        do { url = try HTTPURL(request.url) } catch {
+            return .refused(message: "http.request: '\(Self.redacted(request.url))' is not an absolute http(s) URL")
+        }
+        let policy = policies[plugin] ?? .none
+        guard let rule = policy.rule(for: url) else {
+            let allowed = policy.rules.isEmpty ? "none" : policy.rules.map { "\($0.scheme)://\($0.host):\($0.port)" }.joined(separator: ", ")
+            return .refused(message: "http.request: \(url) is not in plugin \(plugin)'s egress list (allowed: \(allowed))")
+        }
+        var headers = request.headers.map { HTTPHeader($0.name, $0.value) }
+        if let correlationId, !headers.contains(where: { $0.name.lowercased() == "x-correlation-id" }) {
+            headers.append(HTTPHeader("X-Correlation-Id", correlationId))
+        }
+        let outbound = HTTPClient.Request(
+            method: request.method, url: url.absoluteString, headers: headers, body: request.body,
+            timeout: request.timeoutMilliseconds.map { .milliseconds($0) } ?? defaultTimeout,
+            redirects: request.maxRedirects == 0 ? .none : RedirectPolicy(maxRedirects: request.maxRedirects) { target in
+                policy.rule(for: target) != nil
+            },
+            addressPolicy: EgressPolicy.addressPolicy(for: rule))
+        do {
+            let response = try await client.execute(outbound)
+            return .response(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
+        } catch let error as HTTPTransportError {
+            switch error.code {
+            case .addressRefused, .redirectRefused:
+                return .refused(message: "http.request: \(error) (plugin \(plugin); allow it in the catalog entry's egress list)")
+            default:
+                return .failure(message: "\(error)", retryable: error.isRetryable, retryAfterMilliseconds: nil)
+            }
+        } catch {
+            return .failure(message: "\(error)", retryable: true, retryAfterMilliseconds: nil)
+        }
+    }
+
+    /// A URL as it may appear in an error: without query and fragment (they can carry tokens).
+    static func redacted(_ text: String) -> String {
+        String(text.prefix { $0 != "?" && $0 != "#" }.prefix(200))
+    }
+}

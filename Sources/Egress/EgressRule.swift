@@ -1,0 +1,54 @@
+import HTTPTransport
+
+/// One origin a plugin may call: scheme, host and port exactly (no wildcards: the board approves hosts, not
+/// patterns). `allowPrivate` lets the connection reach loopback, private or link-local addresses — off unless the
+/// catalog entry says so, so a public host name that resolves to 127.0.0.1 or to the cloud metadata address is refused.
+public struct EgressRule: Sendable, Equatable, CustomStringConvertible {
+    public let scheme: String
+    public let host: String
+    public let port: Int
+    public let allowPrivate: Bool
+
+    /// Parses `scheme://host[:port]` (no path, query or credentials).
+    public init(origin text: String, allowPrivate: Bool = false) throws(EgressRuleError) {
+        let url: HTTPURL
+        do { url = try HTTPURL(text) } catch { throw EgressRuleError(message: "'\(text)' is not an http(s) origin like https://host[:port]") }
+        var authority = text.components(separatedBy: "://").dropFirst().joined(separator: "://")
+        if authority.hasSuffix("/") { authority.removeLast() }
+        guard !authority.contains(where: { "/?#@".contains($0) }) else {
+            throw EgressRuleError(message: "'\(text)' must be an origin only (scheme://host[:port]), without path, query or credentials")
+        }
+        scheme = url.scheme
+        host = url.host.lowercased()
+        port = url.port
+        self.allowPrivate = allowPrivate
+    }
+
+    public func matches(_ url: HTTPURL) -> Bool {
+        url.scheme == scheme && url.host.lowercased() == host && url.port == port
+    }
+
+    public var description: String { "\(scheme)://\(host):\(port)" + (allowPrivate ? " (private addresses allowed)" : "") }
+}
+
+public struct EgressRuleError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The origins one plugin may call. Anything else is refused before any network I/O.
+public struct EgressPolicy: Sendable, Equatable {
+    public let rules: [EgressRule]
+
+    public init(rules: [EgressRule]) { self.rules = rules }
+
+    public static let none = EgressPolicy(rules: [])
+
+    public func rule(for url: HTTPURL) -> EgressRule? { rules.first { $0.matches(url) } }
+
+    /// The address check for a request to an allowed origin: public addresses only, unless the rule allows private
+    /// ones. Judged by the HTTP client on the address actually connected to (DNS rebinding cannot slip past it).
+    public static func addressPolicy(for rule: EgressRule) -> AddressPolicy {
+        rule.allowPrivate ? .allowAll : .publicOnly
+    }
+}

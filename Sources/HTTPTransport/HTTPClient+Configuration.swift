@@ -1,0 +1,48 @@
+extension HTTPClient {
+    /// A client's connection limits and the defaults its requests inherit.
+    public struct Configuration: Sendable {
+        /// Names the client's thread (`conflux-http-NAME`), for debuggers and `top -H`.
+        public var name: String
+        /// Connections open at once to one host (`CURLMOPT_MAX_HOST_CONNECTIONS`); further transfers wait for one
+        /// to come free (or share one over HTTP/2).
+        public var maxConnectionsPerHost: Int
+        /// Connections open at once in total (`CURLMOPT_MAX_TOTAL_CONNECTIONS`); 0 is unlimited.
+        public var maxTotalConnections: Int
+        /// Idle connections kept alive for reuse (`CURLMOPT_MAXCONNECTS`).
+        public var connectionCacheSize: Int
+        /// HTTP/2 streams at once on one connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`).
+        public var maxConcurrentStreams: Int
+        /// Offer HTTP/2 over TLS (ALPN) and multiplex on it; plain http stays HTTP/1.1.
+        public var allowHTTP2: Bool
+        public var connectTimeout: Duration
+        /// Limit on a whole request, redirects included.
+        public var timeout: Duration
+        public var maxResponseBytes: Int
+        /// Limit on the header section of a response (status lines included).
+        public var maxHeaderBytes: Int
+        public var userAgent: String
+        public var tls: TLSOptions
+        public var addressPolicy: AddressPolicy
+
+        public init(name: String = "client", maxConnectionsPerHost: Int = 8, maxTotalConnections: Int = 0,
+                    connectionCacheSize: Int = 64, maxConcurrentStreams: Int = 100, allowHTTP2: Bool = true,
+                    connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30),
+                    maxResponseBytes: Int = 16 << 20, maxHeaderBytes: Int = 64 << 10,
+                    userAgent: String = "Conflux-HTTPTransport/1", tls: TLSOptions = TLSOptions(),
+                    addressPolicy: AddressPolicy = .allowAll) {
+            self.name = name
+            self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
+            self.maxTotalConnections = max(0, maxTotalConnections)
+            self.connectionCacheSize = max(1, connectionCacheSize)
+            self.maxConcurrentStreams = max(1, maxConcurrentStreams)
+            self.allowHTTP2 = allowHTTP2
+            self.connectTimeout = connectTimeout
+            self.timeout = timeout
+            self.maxResponseBytes = max(0, maxResponseBytes)
+            self.maxHeaderBytes = max(1024, maxHeaderBytes)
+            self.userAgent = userAgent
+            self.tls = tls
+            self.addressPolicy = addressPolicy
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// How a plugin's `http.request` reaches the network: the host implements it (transport, egress policy, secrets,
+/// rate limits, circuit breakers) outside this target, which knows nothing of HTTP beyond these shapes.
+public protocol HTTPGateway: Sendable {
+    /// Performs the request for `plugin`; `correlationId` is the message's, to be sent along.
+    func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult
+}
+
+/// A request as a plugin made it (after the prelude validated its shape).
+public struct PluginHTTPRequest: Sendable, Equatable {
+    public var method: String
+    public var url: String
+    /// In order, as given; names and values have no CR, LF or NUL (the prelude refuses them).
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    public var timeoutMilliseconds: Int?
+    /// Redirects to follow (0: none, the default).
+    public var maxRedirects: Int
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+                timeoutMilliseconds: Int? = nil, maxRedirects: Int = 0) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.maxRedirects = maxRedirects
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.method == b.method && a.url == b.url && a.headers.elementsEqual(b.headers, by: { $0 == $1 }) && a.body == b.body
+            && a.timeoutMilliseconds == b.timeoutMilliseconds && a.maxRedirects == b.maxRedirects
+    }
+}
+
+public enum PluginHTTPResult: Sendable {
+    /// A response arrived (whatever its status).
+    case response(status: Int, headers: [(name: String, value: String)], body: [UInt8])
+    /// No response: the message says what failed (never secrets or query strings); `retryable` classifies it for the
+    /// pipeline; `retryAfterMilliseconds` asks for a later retry (an open circuit, a rate limit).
+    case failure(message: String, retryable: Bool, retryAfterMilliseconds: Int?)
+    /// Refused by policy before any network I/O (a host outside the plugin's egress list): a `permission` fault.
+    case refused(message: String)
+}
