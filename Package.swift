@@ -99,6 +99,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .testTarget(
+            name: "EgressTests",
+            dependencies: ["Egress", "HTTPTransport", "LuaRuntime", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import LuaRuntime
+import Synchronization
 
 /// What plugins' `http.request` goes through: the plugin's egress policy first (a refused origin is a `permission`
 /// fault before any network I/O, and so is every redirect hop to one), then the shared HTTP client. The message's
@@ -31,25 +32,32 @@ public final class EgressGateway: HTTPGateway {
         if let correlationId, !headers.contains(where: { $0.name.lowercased() == "x-correlation-id" }) {
             headers.append(HTTPHeader("X-Correlation-Id", correlationId))
         }
+        // Each hop gets the address check of the rule its own origin matched: a redirect from an origin that allows
+        // private addresses to one that does not must not reach loopback. Hops run one after another, so the rule
+        // set before a hop is the one its connection is judged by.
+        let hopRule = Mutex(rule)
         let outbound = HTTPClient.Request(
             method: request.method, url: url.absoluteString, headers: headers, body: request.body,
             timeout: request.timeoutMilliseconds.map { .milliseconds($0) } ?? defaultTimeout,
             redirects: request.maxRedirects == 0 ? .none : RedirectPolicy(maxRedirects: request.maxRedirects) { target in
-                policy.rule(for: target) != nil
+                guard let next = policy.rule(for: target) else { return false }
+                hopRule.withLock { $0 = next }
+                return true
             },
-            addressPolicy: EgressPolicy.addressPolicy(for: rule))
+            addressPolicy: AddressPolicy("egress") { address in
+                EgressPolicy.addressPolicy(for: hopRule.withLock { $0 }).allows(address)
+            })
         do {
             let response = try await client.execute(outbound)
             return .response(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
-        } catch let error as HTTPTransportError {
+        } catch {
+            // `execute` throws only HTTPTransportError (typed throws).
             switch error.code {
             case .addressRefused, .redirectRefused:
                 return .refused(message: "http.request: \(error) (plugin \(plugin); allow it in the catalog entry's egress list)")
             default:
                 return .failure(message: "\(error)", retryable: error.isRetryable, retryAfterMilliseconds: nil)
             }
-        } catch {
-            return .failure(message: "\(error)", retryable: true, retryAfterMilliseconds: nil)
         }
     }
 

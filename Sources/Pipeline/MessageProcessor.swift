@@ -42,15 +42,14 @@ public struct MessageProcessor: Sendable {
             producer = "\(flow.source.plugin).decode"
             decoded = try await call(flow.source.plugin, "decode", .string(message.body), context(nil), correlationId: message.correlationId)
         }
-        let parsed = try? JSONSerialization.jsonObject(with: Data(decoded), options: [.fragmentsAllowed])
-        guard let events = parsed as? [Any] ?? (parsed is NSNull ? [] : nil) else {
+        guard let events = EventListScanner.scan(decoded) else {
             throw Failure(failureClass: .permanent, kind: "contract",
                           message: "\(producer) must return a list of events, got \(String(decoding: decoded.prefix(200), as: UTF8.self))")
         }
         var delivered = 0
         var ignored: [String] = []
-        for (index, value) in events.enumerated() {
-            guard let event = value as? [String: Any], let type = event["type"] as? String else {
+        for (index, event) in events.enumerated() {
+            guard let type = event.type else {
                 throw Failure(failureClass: .permanent, kind: "contract",
                               message: "\(producer): event \(index + 1) has no string field 'type'")
             }
@@ -58,7 +57,7 @@ public struct MessageProcessor: Sendable {
                 ignored.append(type)
                 continue
             }
-            var payload = (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map(Array.init) ?? []
+            var payload = Array(event.bytes)
             for mapping in route.mappings {
                 payload = try await call(mapping, "map", .json(payload), context(type), correlationId: message.correlationId)
             }
