@@ -67,6 +67,8 @@ let package = Package(
         // Plugins' outbound calls: the per-plugin egress policy (from the catalog) in front of the HTTP client.
         .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", .product(name: "Yams", package: "Yams")]),
 
+        .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
         .target(
             name: "Server",
@@ -105,6 +107,7 @@ let package = Package(
         ),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
+        .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
         .testTarget(
             name: "ConfluxCLITests",
             dependencies: [

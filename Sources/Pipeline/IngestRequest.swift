@@ -86,10 +86,12 @@ public enum IngestPreparation {
 
         var parsedJSON: Any?
         if mediaType == "application/json" || mediaType.hasSuffix("+json") {
-            do {
-                parsedJSON = try JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
-            } catch {
-                return .failure(.malformed("the body is not valid JSON (\(Self.describe(error)))"))
+            if let failure = JSONSyntax.validate(request.body) {
+                return .failure(.malformed("the body is not valid JSON (\(failure.description))"))
+            }
+            // Values are built only when the flow orders by a key in the body.
+            if source.orderingKey != nil {
+                parsedJSON = try? JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
             }
         } else if mediaType.contains("hl7") {
             guard request.body.starts(with: Array("MSH".utf8)), request.body.count > 8 else {

@@ -75,8 +75,10 @@ public final class SQLiteMessageStore: MessageStore {
             arguments += [limit]
             // The source condition is written only when given: `(? IS NULL OR source = ?)` keeps SQLite from using the
             // per-source index.
+            // INDEXED BY: walk the ready messages in acceptance order and stop at the limit. Left to itself the planner
+            // picked (status, available_at) and sorted every ready message on each lease — the whole backlog per lease.
             let sequences = try Int64.fetchAll(db, sql: """
-                SELECT m.seq FROM messages m
+                SELECT m.seq FROM messages m INDEXED BY \(source == nil ? "messages_ready" : "messages_ready_by_source")
                 WHERE m.status = 'ready' AND m.available_at <= ? \(source == nil ? "" : "AND m.source = ?")
                   AND (m.ordering_key IS NULL OR (
                         NOT EXISTS (SELECT 1 FROM messages o WHERE o.ordering_key = m.ordering_key AND o.seq < m.seq
@@ -247,8 +249,21 @@ public final class SQLiteMessageStore: MessageStore {
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     static func encodeHeaders(_ headers: [String: String]) -> String {
-        guard !headers.isEmpty, let data = try? JSONSerialization.data(withJSONObject: headers, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        // A flat object of strings, keys sorted, written by hand: this runs for every accepted message.
+        guard !headers.isEmpty else { return "{}" }
+        func quoted(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\u{00}"..."\u{1F}": out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        return "{" + headers.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
     }
 
     static func decodeHeaders(_ text: String) -> [String: String] {

@@ -8,11 +8,17 @@ import Synchronization
 struct LoadGenerator: Sendable {
     let client: HTTPClient
     let url: String
-    let template: String
+    let template: EventTemplate
+
+    init(client: HTTPClient, url: String, template: String) {
+        self.client = client
+        self.url = url
+        self.template = EventTemplate(template)
+    }
 
     private func post(_ n: Int) async -> Bool {
         let request = HTTPClient.Request(method: "POST", url: url, headers: [HTTPHeader("Content-Type", "application/json")],
-                                         body: PipelineBenchFixture.event(template, n), timeout: .seconds(30))
+                                         body: template.event(n), timeout: .seconds(30))
         guard let response = try? await client.execute(request) else { return false }
         return response.status == 202
     }

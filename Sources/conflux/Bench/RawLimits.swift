@@ -9,6 +9,7 @@ enum RawLimits {
     /// Rows per second through a fresh store: enqueue in batches of `batch`, lease them, settle them (the inserts and
     /// updates each message costs), with the store's durability (synchronous=FULL).
     static func sqlite(template: String, batch: Int, rows: Int, folder: URL) async throws -> Double {
+        let events = EventTemplate(template)
         let store = try SQLiteMessageStore(path: folder.appendingPathComponent("raw-\(UUID().uuidString).sqlite").path)
         let now = Date()
         let clock = ContinuousClock()
@@ -17,7 +18,7 @@ enum RawLimits {
         while n < rows {
             let messages = (n..<min(rows, n + batch)).map { i in
                 NewMessage(id: "raw-\(i)", source: "bench-source", correlationId: "c\(i)", contentType: "application/json",
-                           body: PipelineBenchFixture.event(template, i), acceptedAt: now)
+                           body: events.event(i), acceptedAt: now)
             }
             _ = try await store.enqueue(messages)
             let leased = try await store.lease(owner: "raw", limit: messages.count, duration: 60, now: now, source: "bench-source")
