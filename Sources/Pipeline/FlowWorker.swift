@@ -16,6 +16,8 @@ public actor FlowWorker {
     private let owner: String
     private let leaseDuration: TimeInterval
     private let idlePoll: Duration
+    /// Free slots that make a lease worth its transaction (a quarter of the flow's concurrency).
+    private var leaseBatch: Int { max(1, flow.concurrency / 4) }
     private let settlements: GroupCommit<Settlement, StoreError?>
     private let logger: Logger
     /// Notified when new messages were committed (by ingress) and when one of ours finished.
@@ -53,7 +55,9 @@ public actor FlowWorker {
                 let seen = wake.generation
                 let capacity = flow.concurrency - inFlight.count
                 var leased: [StoredMessage] = []
-                if capacity > 0 {
+                // Lease in batches: a lease is a write transaction, and taking one message each time one finishes made
+                // the leases cost as much as the messages. Idle workers lease whatever there is at once.
+                if capacity > 0 && (capacity >= leaseBatch || inFlight.isEmpty) {
                     do {
                         leased = try await store.lease(owner: owner, limit: capacity, duration: leaseDuration, now: Date(),
                                                        source: flow.source.plugin)
@@ -65,7 +69,9 @@ public actor FlowWorker {
                     inFlight.insert(message.id)
                     group.addTask { await self.handle(message) }
                 }
-                if leased.isEmpty || leased.count == capacity { await wake.wait(after: seen, timeout: idlePoll) }
+                if leased.isEmpty || leased.count == capacity || capacity < leaseBatch {
+                    await wake.wait(after: seen, timeout: idlePoll)
+                }
             }
         }
     }
