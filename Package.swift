@@ -64,8 +64,11 @@ let package = Package(
         // concurrency. Knows nothing of Lua, plugins or the catalog: policy (egress, secrets) is passed in.
         .target(name: "HTTPTransport", dependencies: ["CCurlShim", .product(name: "Logging", package: "swift-log")]),
 
+        // Secrets sealed at rest (AES-GCM under a master key) and revealed only to the transport at send time.
+        .target(name: "Secrets", dependencies: ["Store", .product(name: "Crypto", package: "swift-crypto")]),
+
         // Plugins' outbound calls: the per-plugin egress policy (from the catalog) in front of the HTTP client.
-        .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", "Secrets", .product(name: "Yams", package: "Yams")]),
 
         .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
@@ -81,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport",
+                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport", "Secrets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,6 +108,7 @@ let package = Package(
             name: "EgressTests",
             dependencies: ["Egress", "HTTPTransport", "LuaRuntime", .product(name: "Hummingbird", package: "hummingbird")]
         ),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
@@ -112,7 +116,7 @@ let package = Package(
             name: "ConfluxCLITests",
             dependencies: [
                 "LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
     ]

@@ -670,6 +670,13 @@ static void enc_table(enc *e, int t, const path *pe) {
     if (lua_getmetatable(L, t)) {
         const void *mt = lua_topointer(L, -1);
         kind = mt == e->amt ? 1 : mt == e->omt ? 2 : 0;
+        if (kind == 0) {   /* a secret handle (see the prelude) holds no value to encode: say so, never "{}" */
+            lua_pushliteral(L, "__name");
+            lua_rawget(L, -2);
+            int secret = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "secret") == 0;
+            lua_pop(L, 1);
+            if (secret) enc_fail(e, pe, 0, "cannot encode a secret handle", " (put secrets in headers, or in a body= string built with ..)");
+        }
         lua_pop(L, 1);
     }
     /* One raw traversal classifies the keys; string keys are recorded, their values kept on the stack. */

@@ -10,12 +10,18 @@ public final class EgressGateway: HTTPGateway {
     private let client: HTTPClient
     private let policies: [String: EgressPolicy]
     private let defaultTimeout: Duration
+    private let reveal: @Sendable (String) async throws -> [UInt8]
 
-    /// `policies`: by plugin name; a plugin without one may call nothing.
-    public init(client: HTTPClient, policies: [String: EgressPolicy], defaultTimeout: Duration = .seconds(30)) {
+    /// `policies`: by plugin name; a plugin without one may call nothing. `reveal` opens a secret at send time (the
+    /// vault); without one, a request that refers to a secret fails.
+    public init(client: HTTPClient, policies: [String: EgressPolicy], defaultTimeout: Duration = .seconds(30),
+                reveal: @escaping @Sendable (String) async throws -> [UInt8] = { name in
+                    throw EgressRuleError(noSecretStoreFor: name)
+                }) {
         self.client = client
         self.policies = policies
         self.defaultTimeout = defaultTimeout
+        self.reveal = reveal
     }
 
     public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
@@ -28,7 +34,21 @@ public final class EgressGateway: HTTPGateway {
             let allowed = policy.rules.isEmpty ? "none" : policy.rules.map { "\($0.scheme)://\($0.host):\($0.port)" }.joined(separator: ", ")
             return .refused(message: "http.request: \(url) is not in plugin \(plugin)'s egress list (allowed: \(allowed))")
         }
-        var headers = request.headers.map { HTTPHeader($0.name, $0.value) }
+        // Secrets go in only now, after the egress check, and only those the catalog entry declares.
+        let substitution = SecretSubstitution(plugin: plugin, declared: policy.secrets, reveal: reveal)
+        var headers: [HTTPHeader] = []
+        var body = request.body
+        do throws(Substitution.Failure) {
+            for (name, value) in request.headers {
+                headers.append(HTTPHeader(name, String(decoding: try await substitution.apply(Array(value.utf8), header: true).get(), as: UTF8.self)))
+            }
+            if request.bodyHasSecretReferences, let plain = body { body = try await substitution.apply(plain, header: false).get() }
+        } catch {
+            switch error {
+            case .refused(let message): return .refused(message: message)
+            case .failed(let message): return .failure(message: message, retryable: true, retryAfterMilliseconds: nil)
+            }
+        }
         if let correlationId, !headers.contains(where: { $0.name.lowercased() == "x-correlation-id" }) {
             headers.append(HTTPHeader("X-Correlation-Id", correlationId))
         }
@@ -37,7 +57,7 @@ public final class EgressGateway: HTTPGateway {
         // set before a hop is the one its connection is judged by.
         let hopRule = Mutex(rule)
         let outbound = HTTPClient.Request(
-            method: request.method, url: url.absoluteString, headers: headers, body: request.body,
+            method: request.method, url: url.absoluteString, headers: headers, body: body,
             timeout: request.timeoutMilliseconds.map { .milliseconds($0) } ?? defaultTimeout,
             redirects: request.maxRedirects == 0 ? .none : RedirectPolicy(maxRedirects: request.maxRedirects) { target in
                 guard let next = policy.rule(for: target) else { return false }

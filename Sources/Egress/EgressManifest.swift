@@ -11,7 +11,9 @@ import Yams
 ///     allow_private: true               # loopback/private/link-local allowed for this origin
 /// ```
 ///
-/// Only `name` and `egress` are read here; the catalog (governance) validates the rest of a manifest.
+/// `secrets: [odoo/api_key]` lists the secrets the plugin may send (to those origins only).
+///
+/// Only `name`, `egress` and `secrets` are read here; the catalog (governance) validates the rest of a manifest.
 public enum EgressManifest {
     public struct Problem: Error, CustomStringConvertible, Equatable {
         public let file: String
@@ -96,7 +98,21 @@ public enum EgressManifest {
                 problems.append(fail(node, "egress", "expected a list of origins"))
             }
         }
+        var secrets = Set<String>()
+        if let node = top["secrets"] {
+            if let list = node.sequence {
+                for (index, item) in list.enumerated() {
+                    guard let secretName = item.string, secretName.wholeMatch(of: /[a-z0-9][a-z0-9_.-]*(?:\/[a-z0-9][a-z0-9_.-]*)*/) != nil else {
+                        problems.append(fail(item, "secrets[\(index)]", "expected a secret name like odoo/api_key"))
+                        continue
+                    }
+                    secrets.insert(secretName)
+                }
+            } else {
+                problems.append(fail(node, "secrets", "expected a list of secret names"))
+            }
+        }
         guard let name, problems.isEmpty else { return .failure(Problems(problems: problems)) }
-        return .success((name, EgressPolicy(rules: rules)))
+        return .success((name, EgressPolicy(rules: rules, secrets: secrets)))
     }
 }

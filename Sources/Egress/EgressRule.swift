@@ -33,14 +33,25 @@ public struct EgressRule: Sendable, Equatable, CustomStringConvertible {
 
 public struct EgressRuleError: Error, CustomStringConvertible, Equatable {
     public let message: String
+
+    init(message: String) { self.message = message }
+
+    public init(noSecretStoreFor name: String) {
+        message = "no secret store is configured (secret \(name)); set CONFLUX_MASTER_KEY or create DATA/master.key"
+    }
     public var description: String { message }
 }
 
 /// The origins one plugin may call. Anything else is refused before any network I/O.
 public struct EgressPolicy: Sendable, Equatable {
     public let rules: [EgressRule]
+    /// The secrets the plugin may have substituted into its requests (to these origins only).
+    public let secrets: Set<String>
 
-    public init(rules: [EgressRule]) { self.rules = rules }
+    public init(rules: [EgressRule], secrets: Set<String> = []) {
+        self.rules = rules
+        self.secrets = secrets
+    }
 
     public static let none = EgressPolicy(rules: [])
 

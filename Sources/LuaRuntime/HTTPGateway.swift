@@ -15,9 +15,15 @@ public struct PluginHTTPRequest: Sendable, Equatable {
     public var timeoutMilliseconds: Int?
     /// Redirects to follow (0: none, the default).
     public var maxRedirects: Int
+    /// Header values may carry secret references: a name between two 0x01 bytes, made only by the prelude from a
+    /// `secret(…)` handle (plain strings may not contain 0x01). The body carries them only when this is true.
+    public var bodyHasSecretReferences: Bool
+
+    public static let secretMarker: UInt8 = 0x01
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-                timeoutMilliseconds: Int? = nil, maxRedirects: Int = 0) {
+                timeoutMilliseconds: Int? = nil, maxRedirects: Int = 0, bodyHasSecretReferences: Bool = false) {
+        self.bodyHasSecretReferences = bodyHasSecretReferences
         self.method = method
         self.url = url
         self.headers = headers
@@ -29,6 +35,7 @@ public struct PluginHTTPRequest: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.method == b.method && a.url == b.url && a.headers.elementsEqual(b.headers, by: { $0 == $1 }) && a.body == b.body
             && a.timeoutMilliseconds == b.timeoutMilliseconds && a.maxRedirects == b.maxRedirects
+            && a.bodyHasSecretReferences == b.bodyHasSecretReferences
     }
 }
 

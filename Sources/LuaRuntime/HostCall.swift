@@ -13,6 +13,9 @@ public struct HostCall: ~Copyable {
 
     public func isNil(_ index: Int32) -> Bool { lua_type(L, index) <= LUA_TNIL }
 
+    /// Lua truthiness of an argument (absent is false).
+    public func boolean(_ index: Int32) -> Bool { lua_toboolean(L, index) != 0 }
+
     /// A string argument (numbers are accepted and formatted as Lua would), or an error message naming the argument.
     public func string(_ index: Int32) -> Result<[UInt8], HostArgumentError> {
         switch lua_type(L, index) {

@@ -30,6 +30,7 @@ extension HostModules {
         guard case .success(let redirects) = call.integer(6), (0...10).contains(redirects) else {
             return .error("http.request: max_redirects must be an integer between 0 and 10")
         }
+        let bodySecrets = call.boolean(7)
         if let body, body.count > maxRequestBodyBytes {
             return .error("http.request: body of \(body.count) bytes exceeds \(maxRequestBodyBytes)")
         }
@@ -41,7 +42,8 @@ extension HostModules {
             index += 2
         }
         let request = PluginHTTPRequest(method: String(decoding: method, as: UTF8.self), url: String(decoding: url, as: UTF8.self),
-                                        headers: headers, body: body, timeoutMilliseconds: timeout, maxRedirects: Int(redirects))
+                                        headers: headers, body: body, timeoutMilliseconds: timeout, maxRedirects: Int(redirects),
+                                        bodyHasSecretReferences: bodySecrets)
         let plugin = call.context.pluginName
         let correlationId = call.context.current?.correlationId
         return .wait(HostOperation(name: "http.request") {

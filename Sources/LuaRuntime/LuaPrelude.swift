@@ -14,7 +14,7 @@ local co_create, co_resume, co_yield, co_status, co_close = raw.coroutine.create
 local co_running = raw.coroutine.running
 local concat, format = raw.table.concat, raw.string.format
 local find, lower, math_floor = raw.string.find, raw.string.lower, raw.math.floor
-local pairs, tonumber = base.pairs, base.tonumber
+local pairs, ipairs, tonumber = base.pairs, base.ipairs, base.tonumber
 
 -- Names a plugin author may expect from standard Lua but that the sandbox withholds: reading one is a permission
 -- error (an attempt), reading any other unknown name is a plain runtime error (a typo).
@@ -255,11 +255,60 @@ local conflux = {
 -- body=, json=}. The coroutine waits while the host performs it. No response (timeout, refused connection, open
 -- circuit) raises a classified error {message=, retryable=, retry_after_ms=}; so do 429 and 5xx answers (retryable,
 -- honouring Retry-After) unless raise = false. Other statuses are returned for the plugin to judge.
+-- Secret handles: secret("odoo/api_key") is an opaque value holding only the name; `..` with strings builds a longer
+-- handle ("Bearer " .. secret("x")); tostring shows names, never values. Only http.request turns one into something
+-- the host resolves — for a secret the plugin's catalog entry declares, sent to a host its egress list allows. The
+-- parts live in a weak table private to this prelude, so plugin code cannot forge or read a handle.
+local secret_parts = raw_setmetatable({}, { __mode = "k" })
+local secret_mt = { __name = "secret", __metatable = "secret" }
+local function make_secret(parts) local h = {}; secret_parts[h] = parts; return raw_setmetatable(h, secret_mt) end
+local function secret_append(parts, v)
+  local p = secret_parts[v]
+  if p then for i = 1, #p do parts[#parts + 1] = p[i] end
+  elseif type(v) == "string" or type(v) == "number" then parts[#parts + 1] = tostring(v)
+  else error("attempt to concatenate a secret handle with a " .. type(v), 3) end
+end
+secret_mt.__concat = function(a, b)
+  local parts = {}
+  secret_append(parts, a); secret_append(parts, b)
+  return make_secret(parts)
+end
+secret_mt.__tostring = function(h)
+  local out = {}
+  for i, part in ipairs(secret_parts[h]) do out[i] = type(part) == "table" and ("secret(" .. part[1] .. ")") or part end
+  return concat(out)
+end
+secret_mt.__index = function() error("a secret handle has no fields (it holds only a name)", 2) end
+secret_mt.__newindex = function() error("a secret handle cannot be changed", 2) end
+secret_mt.__len = function() error("a secret handle has no length (its value never enters Lua)", 2) end
+local function secret(name)
+  if type(name) ~= "string" or not find(name, "^[a-z0-9][a-z0-9_.%-/]*$") or #name > 128 then
+    error("secret: expected a name like odoo/api_key", 2)
+  end
+  return make_secret({ { name } })
+end
+-- A handle as the host reads it: literal text with each secret name between \1 bytes (plain strings may not contain
+-- \1, so only a handle can produce a reference).
+local function secret_wire(h, what)
+  local out = {}
+  for i, part in ipairs(secret_parts[h]) do
+    if type(part) == "table" then
+      out[i] = "\1" .. part[1] .. "\1"
+    else
+      local refused = what == "body" and "\1" or "[%z\1\r\n]"
+      if find(part, refused) then error(format("http.request: %s contains a control byte it may not carry", what), 4) end
+      out[i] = part
+    end
+  end
+  return concat(out)
+end
+
 local http_send = hostfns["http.send"]
 local function header_text(value, what)
   if type(value) == "number" then value = tostring(value) end
+  if secret_parts[value] then return secret_wire(value, what) end
   if type(value) ~= "string" then error(format("http.request: %s must be a string", what), 3) end
-  if find(value, "[%z\r\n]") then error(format("http.request: %s contains CR, LF or NUL", what), 3) end
+  if find(value, "[%z\1\r\n]") then error(format("http.request: %s contains CR, LF or NUL", what), 3) end
   return value
 end
 local function http_request(req)
@@ -268,11 +317,12 @@ local function http_request(req)
   if type(method) ~= "string" or not find(method, "^[A-Z]+$") then error("http.request: method must be an upper-case token like POST", 2) end
   if type(req.url) ~= "string" then error("http.request: url must be a string", 2) end
   local parts, n = {}, 0
-  local body = req.body
+  local body, body_secrets = req.body, false
   if req.json ~= nil then
     if body ~= nil then error("http.request: give body or json, not both", 2) end
     body = json.encode(req.json)
   end
+  if secret_parts[body] then body, body_secrets = secret_wire(body, "body"), true end
   if body ~= nil and type(body) ~= "string" then error("http.request: body must be a string (or use json=)", 2) end
   local has_type = false
   if req.headers ~= nil then
@@ -286,7 +336,7 @@ local function http_request(req)
   end
   if req.json ~= nil and not has_type then parts[n + 1], parts[n + 2], n = "Content-Type", "application/json", n + 2 end
   local status, headers, rbody, retry_after = http_send(method, req.url, concat(parts, "\0"), body, req.timeout_ms,
-                                                         req.max_redirects or 0)
+                                                         req.max_redirects or 0, body_secrets)
   if status == nil then
     error({ message = "http.request: " .. headers, retryable = rbody, retry_after_ms = retry_after }, 2)
   end
@@ -364,6 +414,7 @@ rawset(genv, "load", sandbox_load)
 rawset(genv, "setmetatable", sandbox_setmetatable)
 rawset(genv, "collectgarbage", sandbox_collectgarbage)
 rawset(genv, "require", require)
+rawset(genv, "secret", secret)
 rawset(genv, "print", print)
 rawset(genv, "string", readonly("string", raw.string))
 rawset(genv, "table", readonly("table", raw.table))

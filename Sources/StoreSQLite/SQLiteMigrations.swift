@@ -56,6 +56,23 @@ enum SQLiteMigrations {
                 CREATE INDEX messages_leased ON messages (lease_expires_at) WHERE status = 'leased';
                 """)
         }
+        // Secrets, sealed with AES-GCM by the host (the database never holds a plaintext value); every version kept
+        // until the secret is deleted, so a rotation can be rolled back by setting the old value again.
+        migrator.registerMigration("v3-secrets") { db in
+            try db.execute(sql: """
+                CREATE TABLE secrets (
+                    name TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    sealed BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (name, version)
+                ) WITHOUT ROWID;
+                CREATE TABLE secret_usage (
+                    name TEXT PRIMARY KEY,
+                    last_used_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

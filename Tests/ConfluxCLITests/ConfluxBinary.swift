@@ -22,7 +22,8 @@ enum ConfluxBinary {
         let crashed: Bool
     }
 
-    static func run(_ arguments: [String], in directory: URL = repositoryRoot, timeout: TimeInterval = 60) throws -> Output {
+    static func run(_ arguments: [String], in directory: URL = repositoryRoot, timeout: TimeInterval = 60,
+                    stdin: Data? = nil) throws -> Output {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
@@ -42,7 +43,13 @@ enum ConfluxBinary {
         defer { try? out.close(); try? err.close() }
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        if let stdin {
+            let inURL = scratch.appendingPathComponent("stdin")
+            try stdin.write(to: inURL)
+            process.standardInput = try FileHandle(forReadingFrom: inURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         try process.run()
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(5_000) }

@@ -85,7 +85,8 @@ final class ServerProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = ConfluxBinary.url
         process.arguments = ["serve", "--data", folder.appendingPathComponent("data").path, "--port", "0",
-                             "--flows", flows.path, "--plugins", plugins.path] + extraArguments
+                             "--flows", flows.path, "--plugins", plugins.path,
+                             "--catalog", folder.appendingPathComponent("catalog").path] + extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["CONFLUX_HOME"] = ConfluxBinary.repositoryRoot.path
         environment["CONFLUX_LOG_LEVEL"] = "info"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Egress
 import Foundation
 import HTTPTransport
+import Secrets
 import Hummingbird
 import Logging
 import LuaRuntime
@@ -48,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("invalid flows:\n\(error)")
         }
         let store = try SQLiteMessageStore(path: URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path)
+        let secretRecords = try SQLiteSecretRecords(path: store.path)
         let limits = try layout.profile(env).limits
         let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
         let egress: [String: EgressPolicy]
@@ -55,7 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
         // One HTTP client for every plugin: connections to a partner are kept alive and shared.
         let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: 32))
         defer { client.shutdown() }
-        let gateway = EgressGateway(client: client, policies: egress)
+        // Secrets open at send time when a request refers to one; a server that needs none runs without a master key.
+        let keyFile = URL(fileURLWithPath: data).appendingPathComponent("master.key")
+        let vault = Result { try MasterKey.load(keyFile: keyFile) }.map {
+            SecretVault(records: secretRecords, key: $0)
+        }
+        let gateway = EgressGateway(client: client, policies: egress) { name in try await vault.get().reveal(name) }
         let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, logger: CLILogging.logger("conflux.plugins"))
         let workers = PipelineWorkers(
             flows: definitions, store: store, plugins: plugins,

@@ -1,0 +1,76 @@
+import Foundation
+@testable import LuaRuntime
+import Synchronization
+import Testing
+
+/// Secret handles in the sandbox: names only, unforgeable, usable only by http.request.
+@Suite struct SecretHandleTests {
+    /// Records the requests plugins make, answering 200.
+    final class RecordingGateway: HTTPGateway {
+        let requests = Mutex<[PluginHTTPRequest]>([])
+        func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
+            requests.withLock { $0.append(request) }
+            return .response(status: 200, headers: [], body: [])
+        }
+    }
+
+    static func run(_ body: String, gateway: RecordingGateway = RecordingGateway()) async throws -> String {
+        let folder = try TemporaryFolder()
+        try folder.write("plugin.lua", """
+            local http, json = require("http"), require("json")
+            return { kind = "connector", deliver = function(op, ctx)
+            \(body)
+            end }
+            """)
+        let instance = try await PluginInstance.load(Plugin(name: "handles", folder: folder.url), limits: try profile("production").limits,
+                                                     logger: testLogger, http: gateway)
+        guard case .json(let out) = try await instance.invoke("deliver", input: .json(Array("{}".utf8))) else { return "" }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func handlesShowNamesAndConcatenate() async throws {
+        let out = try await Self.run("""
+            local h = "Bearer " .. secret("partner/token") .. "!"
+            return { shown = tostring(h), meta = getmetatable(h), keys = next(h) == nil, rawlen = rawlen(h) }
+            """)
+        #expect(out == #"{"keys":true,"meta":"secret","rawlen":0,"shown":"Bearer secret(partner/token)!"}"#)
+    }
+
+    @Test(arguments: [
+        ("return secret('a').value", "no fields"),
+        ("local h = secret('a'); h.x = 1", "cannot be changed"),
+        ("return #secret('a')", "no length"),
+        ("return json.encode({ k = secret('a') })", "cannot encode a secret handle"),
+        ("return secret('A B')", "expected a name"),
+        ("return secret('a') .. {}", "concatenate a secret handle"),
+        ("setmetatable(secret('a'), nil)", "protected metatable"),
+    ])
+    func handlesRefuseEverythingElse(body: String, expected: String) async throws {
+        await #expect { _ = try await Self.run(body) } throws: { error in
+            (error as? LuaError)?.message.contains(expected) == true
+        }
+    }
+
+    @Test func onlyAHandleMakesAReferenceTheHostResolves() async throws {
+        let gateway = RecordingGateway()
+        _ = try await Self.run("""
+            http.request{ url = "http://partner.example/x", headers = { Authorization = "Bearer " .. secret("partner/token") },
+                          body = "client_secret=" .. secret("partner/client") }
+            return true
+            """, gateway: gateway)
+        let request = try #require(gateway.requests.withLock { $0.first })
+        #expect(request.headers.first { $0.name == "Authorization" }?.value == "Bearer \u{1}partner/token\u{1}")
+        #expect(request.body == Array("client_secret=\u{1}partner/client\u{1}".utf8))
+        #expect(request.bodyHasSecretReferences)
+
+        // A plain string cannot forge a reference, in a header or a handle's literal part.
+        for forged in [#"headers = { X = "\1partner/token\1" }"#, #"headers = { X = "\1" .. secret("a") }"#] {
+            await #expect { _ = try await Self.run("return http.request{ url = 'http://p.example/', \(forged) }", gateway: gateway) } throws: { error in
+                (error as? LuaError)?.message.contains("control byte") == true || (error as? LuaError)?.message.contains("CR, LF or NUL") == true
+            }
+        }
+        // A plain body may carry any bytes, and is then never searched for references.
+        _ = try await Self.run(#"http.request{ url = "http://p.example/", body = "\1partner/token\1" } return true"#, gateway: gateway)
+        #expect(gateway.requests.withLock { $0.last?.bodyHasSecretReferences } == false)
+    }
+}
