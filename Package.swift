@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Pipeline", "Store", .product(name: "Hummingbird", package: "hummingbird"),
+                "Pipeline", "Store", "WebhookAuth", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

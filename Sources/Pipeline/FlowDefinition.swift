@@ -13,6 +13,19 @@ public struct FlowDefinition: Sendable, Equatable {
         public var idempotencyHeaders: [String]
         /// JSON pointer (RFC 6901) into a JSON body whose value orders messages (e.g. `/appointment/id`).
         public var orderingKey: String?
+        /// How the partner proves a webhook is theirs; nil accepts any sender (development, a private network).
+        public var auth: Auth? = nil
+    }
+
+    /// Webhook authentication of a source: a scheme and the names of the secrets (in the vault) it checks against —
+    /// several during a rotation.
+    public struct Auth: Sendable, Equatable {
+        public enum Scheme: String, Sendable, Equatable, CaseIterable {
+            case standardWebhooks = "standard-webhooks", stripe, bearer
+        }
+        public var scheme: Scheme
+        public var secrets: [String]
+        public var toleranceSeconds: Int
     }
 
     public struct Route: Sendable, Equatable {

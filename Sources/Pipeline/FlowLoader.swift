@@ -151,7 +151,7 @@ public enum FlowLoader {
             let description = top["description"].flatMap { string($0, "description") } ?? ""
 
             var source: FlowDefinition.Source?
-            if let node = top["source"], let fields = mapping(node, "source", allowed: ["plugin", "content_types", "max_body_bytes", "idempotency_headers", "ordering_key"],
+            if let node = top["source"], let fields = mapping(node, "source", allowed: ["plugin", "content_types", "max_body_bytes", "idempotency_headers", "ordering_key", "auth"],
                                                               required: ["plugin", "content_types"]) {
                 let plugin = self.plugin(fields["plugin"], "source.plugin", exists: pluginExists)
                 let types = strings(fields["content_types"], "source.content_types", expected: "media types like application/json", pattern: mediaType)
@@ -161,9 +161,15 @@ public enum FlowLoader {
                 if let node = fields["ordering_key"] {
                     ordering = string(node, "source.ordering_key", pattern: /(?:\/[^\/]*)+/, expected: "a JSON pointer like /appointment/id")
                 }
-                if let plugin, let types, let maxBody, let headers {
+                var auth: FlowDefinition.Auth?
+                var authValid = true
+                if let node = fields["auth"] {
+                    auth = self.auth(node)
+                    authValid = auth != nil
+                }
+                if let plugin, let types, let maxBody, let headers, authValid {
                     source = FlowDefinition.Source(plugin: plugin, contentTypes: types, maxBodyBytes: maxBody,
-                                                   idempotencyHeaders: headers, orderingKey: ordering)
+                                                   idempotencyHeaders: headers, orderingKey: ordering, auth: auth)
                 }
             }
 
@@ -215,6 +221,23 @@ public enum FlowLoader {
             guard let name, let source, let concurrency, problems.isEmpty else { return nil }
             return FlowDefinition(name: name, description: description, source: source, routes: routes, schedules: schedules,
                                   concurrency: concurrency, retry: retry, file: file)
+        }
+
+        mutating func auth(_ node: Node) -> FlowDefinition.Auth? {
+            guard let fields = mapping(node, "source.auth", allowed: ["scheme", "secrets", "tolerance_s"], required: ["scheme", "secrets"]) else {
+                return nil
+            }
+            let schemes = FlowDefinition.Auth.Scheme.allCases.map(\.rawValue)
+            var scheme: FlowDefinition.Auth.Scheme?
+            if let text = string(fields["scheme"], "source.auth.scheme", expected: schemes.joined(separator: ", ")) {
+                scheme = FlowDefinition.Auth.Scheme(rawValue: text)
+                if scheme == nil { problem(fields["scheme"], "source.auth.scheme", "expected one of \(schemes.joined(separator: ", ")), got '\(text)'") }
+            }
+            let secrets = strings(fields["secrets"], "source.auth.secrets", expected: "secret names like payments/webhook_secret",
+                                  pattern: /[a-z0-9][a-z0-9_.-]*(?:\/[a-z0-9][a-z0-9_.-]*)*/)
+            let tolerance = fields["tolerance_s"].map { integer($0, "source.auth.tolerance_s", range: 1...3600) } ?? 300
+            guard let scheme, let secrets, let tolerance else { return nil }
+            return FlowDefinition.Auth(scheme: scheme, secrets: secrets, toleranceSeconds: tolerance)
         }
 
         mutating func schedules(_ node: Node, source: String?, connectors: Set<String>) -> [FlowDefinition.Schedule] {

@@ -107,7 +107,11 @@ public enum IngestPreparation {
         }
 
         let idempotencyKey: String?
-        switch idempotency(request, names: ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }) {
+        // A Standard Webhooks source is keyed by the signed `webhook-id` only: an unsigned Idempotency-Key would let a
+        // replayed delivery in as a new message.
+        let keyHeaders = source.auth?.scheme == .standardWebhooks
+            ? ["webhook-id"] : ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }
+        switch idempotency(request, names: keyHeaders) {
         case .success(let key): idempotencyKey = key
         case .failure(let rejection): return .failure(rejection)
         }

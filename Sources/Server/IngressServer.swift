@@ -18,9 +18,12 @@ public struct IngressServer: Sendable {
 
     /// The plugins the flows run, which must all load for the server to be ready.
     public let plugins: PluginDirectory?
+    /// Verifies the sources that declare `auth`; a source that declares it is refused (503) without one.
+    public let authentication: SourceAuthentication?
 
     public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, plugins: PluginDirectory? = nil,
-                logger: Logger) {
+                authentication: SourceAuthentication? = nil, logger: Logger) {
+        self.authentication = authentication
         self.flows = Dictionary(uniqueKeysWithValues: flows.map { ($0.source.plugin, $0) })
         self.store = store
         self.batcher = batcher
@@ -68,6 +71,25 @@ public struct IngressServer: Sendable {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let ingestRequest = IngestRequest(contentType: request.headers[.contentType], headers: headers,
                                           body: Array(buffer: body))
+        if let auth = flow.source.auth {
+            // Before anything else looks at the body: an unauthenticated request is refused, and nothing is enqueued.
+            guard let authentication else {
+                return ErrorBody.response(status: .serviceUnavailable, code: "auth_unavailable",
+                                          message: "source \(source) requires authentication, which this server cannot check; retry later",
+                                          headers: [.retryAfter: "30"])
+            }
+            switch await authentication.verify(auth, source: source, headers: ingestRequest.headers, body: ingestRequest.body) {
+            case .accepted: break
+            case .refused(let code, let message):
+                logger.warning("webhook refused", metadata: ["source": "\(source)", "code": "\(code)"])
+                return ErrorBody.response(status: .unauthorized, code: code, message: message)
+            case .unavailable(let reason):
+                logger.error("webhook secrets unavailable", metadata: ["source": "\(source)", "reason": "\(reason)"])
+                return ErrorBody.response(status: .serviceUnavailable, code: "auth_unavailable",
+                                          message: "the server cannot check this source's signatures right now; retry later",
+                                          headers: [.retryAfter: "30"])
+            }
+        }
         let id = "msg_" + UUID().uuidString.lowercased()
         let message: NewMessage
         switch IngestPreparation.prepare(ingestRequest, flow: flow, id: id, now: Date()) {

@@ -69,7 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
             owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
             logger: CLILogging.logger("conflux.worker"))
         let batcher = IngestBatcher(store: store, afterCommit: { workers.wakeAll() })
-        let server = IngressServer(flows: definitions, store: store, batcher: batcher, plugins: plugins, logger: logger)
+        let authentication = SourceAuthentication { name in try await vault.get().reveal(name) }
+        let server = IngressServer(flows: definitions, store: store, batcher: batcher, plugins: plugins,
+                                   authentication: authentication, logger: logger)
         let scheduler = FlowScheduler(flows: definitions, logger: CLILogging.logger("conflux.scheduler")) { try await batcher.submit($0) }
         let app = Application(
             router: server.router(),
