@@ -47,7 +47,9 @@ let package = Package(
         // The durable queue behind a protocol (messages, attempts, dead letters, idempotency keys), with an in-memory
         // backend for tests; one target per backend.
         .target(name: "Store"),
-        .target(name: "StoreSQLite", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "StoreSQLite", dependencies: [
+            "Store", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
 
         // Flows, routing and the ingest path: what turns a partner's request into a durable message, and a message
         // into plugin invocations. Knows the store only through its protocol.
@@ -109,7 +111,7 @@ let package = Package(
             dependencies: ["Egress", "HTTPTransport", "LuaRuntime", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
         .testTarget(

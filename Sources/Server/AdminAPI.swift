@@ -10,13 +10,35 @@ struct AdminAPI: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("api/messages") { request, _ in
-            await self.list(request, status: request.uri.queryParameters.get("status").flatMap(MessageStatus.init(rawValue:)))
+            await self.audited(request) {
+                await self.list(request, status: request.uri.queryParameters.get("status").flatMap(MessageStatus.init(rawValue:)))
+            }
         }
-        router.get("api/messages/:id") { _, context in await self.show(context.parameters.get("id") ?? "", deadOnly: false) }
-        router.get("api/dlq") { request, _ in await self.list(request, status: .dead) }
-        router.get("api/dlq/:id") { _, context in await self.show(context.parameters.get("id") ?? "", deadOnly: true) }
-        router.post("api/dlq/replay") { request, _ in await self.act(request) { try await self.store.replay(ids: $0, now: Date()) } }
-        router.post("api/dlq/purge") { request, _ in await self.act(request) { try await self.store.purge(ids: $0) } }
+        router.get("api/messages/:id") { request, context in
+            await self.audited(request) { await self.show(context.parameters.get("id") ?? "", deadOnly: false) }
+        }
+        router.get("api/dlq") { request, _ in await self.audited(request) { await self.list(request, status: .dead) } }
+        router.get("api/dlq/:id") { request, context in
+            await self.audited(request) { await self.show(context.parameters.get("id") ?? "", deadOnly: true) }
+        }
+        router.post("api/dlq/replay") { request, _ in
+            await self.audited(request) { await self.act(request) { try await self.store.replay(ids: $0, now: Date()) } }
+        }
+        router.post("api/dlq/purge") { request, _ in
+            await self.audited(request) { await self.act(request) { try await self.store.purge(ids: $0) } }
+        }
+    }
+
+    /// Every admin call leaves an audit record (method, path, status); the changes it made are recorded by the store
+    /// in their own transactions.
+    private func audited(_ request: Request, _ handle: () async -> Response) async -> Response {
+        let response = await handle()
+        if let log = store as? any AuditLog {
+            try? await log.audit([AuditEntry(actor: "admin-api", action: "admin.request",
+                                             subject: "\(request.method.rawValue) \(request.uri.path)",
+                                             detail: AuditDetail.object(["status": .int(response.status.code)]))], at: Date())
+        }
+        return response
     }
 
     private func list(_ request: Request, status: MessageStatus?) async -> Response {

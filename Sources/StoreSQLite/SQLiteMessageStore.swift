@@ -5,7 +5,7 @@ import Store
 /// The embedded default: one SQLite file in WAL mode with `synchronous = FULL`, so a commit that returned survives
 /// a crash or power loss. Every method is one write transaction (SQLite has one writer; group commit is the caller
 /// batching several messages into one `enqueue`).
-public final class SQLiteMessageStore: MessageStore {
+public final class SQLiteMessageStore: MessageStore, AuditLog {
     private let pool: DatabasePool
     public let path: String
 
@@ -56,6 +56,14 @@ public final class SQLiteMessageStore: MessageStore {
                                                message.correlationId, message.contentType, Data(message.body),
                                                Self.encodeHeaders(message.headers), at, at, at])
                 outcomes.append(.accepted(id: message.id))
+            }
+            let accepted = zip(messages, outcomes).compactMap { message, outcome -> String? in
+                if case .accepted = outcome { return "\(message.id) \(message.correlationId)" } else { return nil }
+            }
+            if let first = messages.first(where: { accepted.first?.hasPrefix($0.id + " ") == true }) {
+                try SQLiteAudit.append(db, [AuditEntry(
+                    actor: "ingress", action: "messages.received", subject: first.id, correlationId: first.correlationId,
+                    detail: AuditDetail.object(["count": .int(accepted.count), "messages": .strings(accepted)]))], at: first.acceptedAt)
             }
             return outcomes
         }
@@ -118,7 +126,7 @@ public final class SQLiteMessageStore: MessageStore {
                 INSERT OR REPLACE INTO attempts (message_id, number, started_at, finished_at, outcome, error_kind, error_message)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-            return try settlements.map { settlement -> StoreError? in
+            func apply(_ settlement: Settlement) throws -> StoreError? {
                 let attempt = settlement.attempt
                 var availableAt: Int64?
                 if case .retry(let at) = settlement.disposition { availableAt = Self.milliseconds(at) }
@@ -130,6 +138,23 @@ public final class SQLiteMessageStore: MessageStore {
                                                attempt.outcome.rawValue, attempt.errorKind, attempt.errorMessage])
                 return nil
             }
+            var results: [StoreError?] = []
+            for settlement in settlements { results.append(try apply(settlement)) }
+            // One audit record per outcome per batch: which messages were delivered or dead-lettered, with their
+            // correlation ids (retries are in each message's attempt history).
+            for (action, disposition) in [("messages.delivered", Settlement.Disposition.complete), ("messages.dead_lettered", .deadLetter)] {
+                let applied = zip(settlements, results).filter { $0.1 == nil && $0.0.disposition == disposition }.map(\.0)
+                guard let first = applied.first else { continue }
+                let correlations = try Dictionary(Row.fetchAll(db, sql: "SELECT id, correlation_id FROM messages WHERE id IN (\(applied.map { _ in "?" }.joined(separator: ",")))",
+                                                               arguments: StatementArguments(applied.map(\.id))).map { ($0["id"] as String, $0["correlation_id"] as String) },
+                                              uniquingKeysWith: { a, _ in a })
+                try SQLiteAudit.append(db, [AuditEntry(
+                    actor: "worker", action: action, subject: first.id, correlationId: correlations[first.id],
+                    detail: AuditDetail.object(["count": .int(applied.count),
+                                                "messages": .strings(applied.map { "\($0.id) \(correlations[$0.id] ?? "")" })]))],
+                    at: first.attempt.finishedAt)
+            }
+            return results
         }
     }
 
@@ -180,6 +205,11 @@ public final class SQLiteMessageStore: MessageStore {
                                arguments: [Self.milliseconds(now), Self.milliseconds(now), id])
                 if db.changesCount > 0 { replayed.append(id) }
             }
+            if let first = replayed.first {
+                try SQLiteAudit.append(db, [AuditEntry(actor: "operator", action: "messages.replayed", subject: first,
+                                                       detail: AuditDetail.object(["count": .int(replayed.count), "messages": .strings(replayed)]))],
+                                       at: now)
+            }
             return replayed
         }
     }
@@ -194,7 +224,29 @@ public final class SQLiteMessageStore: MessageStore {
                     purged.append(id)
                 }
             }
+            if let first = purged.first {
+                try SQLiteAudit.append(db, [AuditEntry(actor: "operator", action: "messages.purged", subject: first,
+                                                       detail: AuditDetail.object(["count": .int(purged.count), "messages": .strings(purged)]))],
+                                       at: Date())
+            }
             return purged
+        }
+    }
+
+    // MARK: - Audit
+
+    public func audit(_ entries: [AuditEntry], at date: Date) async throws {
+        try await write { db in try SQLiteAudit.append(db, entries, at: date) }
+    }
+
+    public func verifyAudit() async throws -> AuditVerification {
+        try await read { db in try SQLiteAudit.verify(db) }
+    }
+
+    public func auditRecords(since: Date?, limit: Int) async throws -> [AuditRecord] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE at >= ? ORDER BY seq LIMIT ?",
+                             arguments: [since.map(Self.milliseconds) ?? Int64.min, limit]).map(SQLiteAudit.record)
         }
     }
 

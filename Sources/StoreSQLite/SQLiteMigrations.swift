@@ -73,6 +73,23 @@ enum SQLiteMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        // The audit trail: append-only, each record carrying the hash of the one before (see SQLiteAudit).
+        migrator.registerMigration("v4-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    correlation_id TEXT,
+                    detail TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_time ON audit (at);
+                """)
+        }
         return migrator
     }
 }

@@ -26,6 +26,8 @@ public final class SQLiteSecretRecords: SecretRecords {
             let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM secrets WHERE name = ?", arguments: [name]) ?? 0) + 1
             try db.execute(sql: "INSERT INTO secrets (name, version, sealed, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [name, version, Data(sealed), SQLiteMessageStore.milliseconds(now)])
+            try SQLiteAudit.append(db, [AuditEntry(actor: "cli", action: "secret.written", subject: name,
+                                                   detail: AuditDetail.object(["version": .int(version)]))], at: now)
             return version
         }
     }
@@ -60,6 +62,7 @@ public final class SQLiteSecretRecords: SecretRecords {
             try db.execute(sql: "DELETE FROM secrets WHERE name = ?", arguments: [name])
             let deleted = db.changesCount > 0
             try db.execute(sql: "DELETE FROM secret_usage WHERE name = ?", arguments: [name])
+            if deleted { try SQLiteAudit.append(db, [AuditEntry(actor: "cli", action: "secret.deleted", subject: name)], at: Date()) }
             return deleted
         }
     }
@@ -70,6 +73,7 @@ public final class SQLiteSecretRecords: SecretRecords {
                 INSERT INTO secret_usage (name, last_used_at) VALUES (?, ?)
                 ON CONFLICT (name) DO UPDATE SET last_used_at = excluded.last_used_at
                 """, arguments: [name, SQLiteMessageStore.milliseconds(now)])
+            try SQLiteAudit.append(db, [AuditEntry(actor: "host", action: "secret.read", subject: name)], at: now)
         }
     }
 }
