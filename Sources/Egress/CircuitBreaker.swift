@@ -1,3 +1,8 @@
+/// Where a circuit is: `closed` (requests flow), `open` (they fail fast), `half_open` (a few probes decide).
+public enum CircuitState: String, Sendable {
+    case closed, open, halfOpen = "half_open"
+}
+
 /// The circuit of one plugin to one origin: closed → open when the failure rate over the window reaches the threshold
 /// → half-open after the open period (a few probes go through) → closed when every probe succeeded, open again when
 /// one failed.
@@ -5,9 +10,7 @@
 /// A value type with time passed in: its methods say what to do and the caller does it (send, fail fast), so it is
 /// tested without I/O or sleeping. `Endpoint` keeps it under its lock.
 struct CircuitBreaker {
-    enum State: String, Sendable {
-        case closed, open, halfOpen = "half_open"
-    }
+    typealias State = CircuitState
 
     /// Handed out with each admitted request and given back with its outcome. An outcome from an earlier state (a
     /// request admitted while closed that fails after the circuit opened) must not count as a probe: the generation

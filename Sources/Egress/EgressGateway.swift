@@ -4,23 +4,30 @@ import LuaRuntime
 import Synchronization
 
 /// What plugins' `http.request` goes through: the plugin's egress policy first (a refused origin is a `permission`
-/// fault before any network I/O, and so is every redirect hop to one), then the shared HTTP client. The message's
-/// correlation id travels as `X-Correlation-Id` unless the plugin set one.
+/// fault before any network I/O, and so is every redirect hop to one), then the endpoint's circuit breaker and rate
+/// limit (see `Endpoint`), then the shared HTTP client. The message's correlation id travels as `X-Correlation-Id`
+/// unless the plugin set one.
 public final class EgressGateway: HTTPGateway {
     private let client: HTTPClient
-    private let policies: [String: EgressPolicy]
+    /// Every plugin's endpoints (circuit, rate limit, counters), for the admin API and the metrics.
+    public let endpoints: EndpointRegistry
     private let defaultTimeout: Duration
+    /// The longest a request waits for a rate-limit token (or its own timeout, if shorter); past it the request fails
+    /// retryable at once, so a worker is not held for long.
+    let maxRateLimitWait: Duration
     private let reveal: @Sendable (String) async throws -> [UInt8]
 
     /// `policies`: by plugin name; a plugin without one may call nothing. `reveal` opens a secret at send time (the
     /// vault); without one, a request that refers to a secret fails.
     public init(client: HTTPClient, policies: [String: EgressPolicy], defaultTimeout: Duration = .seconds(30),
+                maxRateLimitWait: Duration = .seconds(1),
                 reveal: @escaping @Sendable (String) async throws -> [UInt8] = { name in
                     throw EgressRuleError(noSecretStoreFor: name)
                 }) {
         self.client = client
-        self.policies = policies
+        self.endpoints = EndpointRegistry(policies: policies)
         self.defaultTimeout = defaultTimeout
+        self.maxRateLimitWait = maxRateLimitWait
         self.reveal = reveal
     }
 
@@ -29,10 +36,16 @@ public final class EgressGateway: HTTPGateway {
         do { url = try HTTPURL(request.url) } catch {
             return .refused(message: "http.request: '\(Self.redacted(request.url))' is not an absolute http(s) URL")
         }
-        let policy = policies[plugin] ?? .none
-        guard let rule = policy.rule(for: url) else {
-            let allowed = policy.rules.isEmpty ? "none" : policy.rules.map { "\($0.scheme)://\($0.host):\($0.port)" }.joined(separator: ", ")
+        let policy = endpoints.policy(plugin)
+        guard let (rule, endpoint) = endpoints.match(plugin: plugin, url: url) else {
+            let allowed = policy.rules.isEmpty ? "none" : policy.rules.map(\.origin).joined(separator: ", ")
             return .refused(message: "http.request: \(url) is not in plugin \(plugin)'s egress list (allowed: \(allowed))")
+        }
+        let timeout = request.timeoutMilliseconds.map { Duration.milliseconds($0) } ?? defaultTimeout
+        let ticket: CircuitBreaker.Ticket
+        switch await admit(endpoint, timeout: timeout) {
+        case .go(let admitted): ticket = admitted
+        case .stop(let result): return result
         }
         // Secrets go in only now, after the egress check, and only those the catalog entry declares.
         let substitution = SecretSubstitution(plugin: plugin, declared: policy.secrets, reveal: reveal)
@@ -44,6 +57,7 @@ public final class EgressGateway: HTTPGateway {
             }
             if request.bodyHasSecretReferences, let plain = body { body = try await substitution.apply(plain, header: false).get() }
         } catch {
+            endpoint.abandon(ticket, returnToken: false)
             switch error {
             case .refused(let message): return .refused(message: message)
             case .failed(let message): return .failure(message: message, retryable: true, retryAfterMilliseconds: nil)
@@ -58,7 +72,7 @@ public final class EgressGateway: HTTPGateway {
         let hopRule = Mutex(rule)
         let outbound = HTTPClient.Request(
             method: request.method, url: url.absoluteString, headers: headers, body: body,
-            timeout: request.timeoutMilliseconds.map { .milliseconds($0) } ?? defaultTimeout,
+            timeout: timeout,
             redirects: request.maxRedirects == 0 ? .none : RedirectPolicy(maxRedirects: request.maxRedirects) { target in
                 guard let next = policy.rule(for: target) else { return false }
                 hopRule.withLock { $0 = next }
@@ -69,9 +83,15 @@ public final class EgressGateway: HTTPGateway {
             })
         do {
             let response = try await client.execute(outbound)
+            endpoint.record(ticket, failed: response.status == 429 || response.status >= 500)
             return .response(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
         } catch {
             // `execute` throws only HTTPTransportError (typed throws).
+            if error.code.isPartnerFailure {
+                endpoint.record(ticket, failed: true)
+            } else {
+                endpoint.abandon(ticket, returnToken: false)
+            }
             switch error.code {
             case .addressRefused, .redirectRefused:
                 return .refused(message: "http.request: \(error) (plugin \(plugin); allow it in the catalog entry's egress list)")

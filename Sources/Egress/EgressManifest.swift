@@ -9,7 +9,11 @@ import Yams
 ///   - https://odoo.example.com          # scheme://host[:port]; public addresses only
 ///   - url: http://127.0.0.1:8069
 ///     allow_private: true               # loopback/private/link-local allowed for this origin
+///     rate_limit: { per_second: 20, burst: 40 }
+///     circuit: { failure_rate: 0.5, min_requests: 20, window_s: 30, open_s: 30, half_open_probes: 3 }
 /// ```
+///
+/// `rate_limit` and `circuit` are read in EgressManifest+Endpoint.swift.
 ///
 /// `secrets: [odoo/api_key]` lists the secrets the plugin may send (to those origins only).
 ///
@@ -72,11 +76,22 @@ public enum EgressManifest {
                     let field = "egress[\(index)]"
                     var origin: String?
                     var allowPrivate = false
+                    var rateLimit: RateLimit?
+                    var circuit = CircuitSettings.standard
                     if let scalar = item.string {
                         origin = scalar
                     } else if let fields = item.mapping {
-                        for (key, _) in fields where !["url", "allow_private"].contains(key.string ?? "") {
-                            problems.append(fail(key, "\(field).\(key.string ?? "?")", "unknown key (expected url, allow_private)"))
+                        let keys = ["url", "allow_private", "rate_limit", "circuit"]
+                        for (key, _) in fields where !keys.contains(key.string ?? "") {
+                            problems.append(fail(key, "\(field).\(key.string ?? "?")", "unknown key (expected \(keys.joined(separator: ", ")))"))
+                        }
+                        if let node = fields["rate_limit"] {
+                            let parsed = Self.rateLimit(node, field: "\(field).rate_limit", fail: fail)
+                            (rateLimit, problems) = (parsed.0, problems + parsed.1)
+                        }
+                        if let node = fields["circuit"] {
+                            let parsed = Self.circuit(node, field: "\(field).circuit", fail: fail)
+                            (circuit, problems) = (parsed.0, problems + parsed.1)
                         }
                         origin = fields["url"]?.string
                         if origin == nil { problems.append(fail(item, "\(field).url", "missing (required)")) }
@@ -89,7 +104,14 @@ public enum EgressManifest {
                         problems.append(fail(item, field, "expected an origin like https://host[:port] or {url:, allow_private:}"))
                     }
                     if let origin {
-                        do { rules.append(try EgressRule(origin: origin, allowPrivate: allowPrivate)) } catch {
+                        do {
+                            let rule = try EgressRule(origin: origin, allowPrivate: allowPrivate, rateLimit: rateLimit, circuit: circuit)
+                            // Settings are per origin: a second entry for one would be silently ignored.
+                            if rules.contains(where: { $0.origin == rule.origin }) {
+                                problems.append(fail(item, field, "\(rule.origin) is listed twice"))
+                            }
+                            rules.append(rule)
+                        } catch {
                             problems.append(fail(item, field, error.message))
                         }
                     }

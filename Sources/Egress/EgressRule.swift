@@ -3,14 +3,19 @@ import HTTPTransport
 /// One origin a plugin may call: scheme, host and port exactly (no wildcards: the board approves hosts, not
 /// patterns). `allowPrivate` lets the connection reach loopback, private or link-local addresses — off unless the
 /// catalog entry says so, so a public host name that resolves to 127.0.0.1 or to the cloud metadata address is refused.
+/// `rateLimit` and `circuit` govern the plugin's traffic to this origin (see `Endpoint`).
 public struct EgressRule: Sendable, Equatable, CustomStringConvertible {
     public let scheme: String
     public let host: String
     public let port: Int
     public let allowPrivate: Bool
+    /// None unless the catalog entry sets `rate_limit`.
+    public let rateLimit: RateLimit?
+    public let circuit: CircuitSettings
 
     /// Parses `scheme://host[:port]` (no path, query or credentials).
-    public init(origin text: String, allowPrivate: Bool = false) throws(EgressRuleError) {
+    public init(origin text: String, allowPrivate: Bool = false, rateLimit: RateLimit? = nil,
+                circuit: CircuitSettings = .standard) throws(EgressRuleError) {
         let url: HTTPURL
         do { url = try HTTPURL(text) } catch { throw EgressRuleError(message: "'\(text)' is not an http(s) origin like https://host[:port]") }
         var authority = text.components(separatedBy: "://").dropFirst().joined(separator: "://")
@@ -22,13 +27,18 @@ public struct EgressRule: Sendable, Equatable, CustomStringConvertible {
         host = url.host.lowercased()
         port = url.port
         self.allowPrivate = allowPrivate
+        self.rateLimit = rateLimit
+        self.circuit = circuit
     }
+
+    /// `scheme://host:port`, the port always written: what endpoints are named by in the admin API and the metrics.
+    public var origin: String { "\(scheme)://\(host):\(port)" }
 
     public func matches(_ url: HTTPURL) -> Bool {
         url.scheme == scheme && url.host.lowercased() == host && url.port == port
     }
 
-    public var description: String { "\(scheme)://\(host):\(port)" + (allowPrivate ? " (private addresses allowed)" : "") }
+    public var description: String { origin + (allowPrivate ? " (private addresses allowed)" : "") }
 }
 
 public struct EgressRuleError: Error, CustomStringConvertible, Equatable {
@@ -56,6 +66,9 @@ public struct EgressPolicy: Sendable, Equatable {
     public static let none = EgressPolicy(rules: [])
 
     public func rule(for url: HTTPURL) -> EgressRule? { rules.first { $0.matches(url) } }
+
+    /// The position in `rules` of the rule `rule(for:)` returns.
+    func ruleIndex(for url: HTTPURL) -> Int? { rules.firstIndex { $0.matches(url) } }
 
     /// The address check for a request to an allowed origin: public addresses only, unless the rule allows private
     /// ones. Judged by the HTTP client on the address actually connected to (DNS rebinding cannot slip past it).

@@ -13,13 +13,22 @@ public final class HostContext {
     public let logger: Logger
     /// Where `http.request` goes; nil: the plugin has no network (tests, `sandbox check`).
     public let http: (any HTTPGateway)?
+    /// Field names the plugin's catalog entry marks as PHI/PII: masked in its log lines and errors.
+    public let phiFields: Set<String>
     /// The invocation currently running on the state.
     var current: Invocation?
 
-    public init(pluginName: String, pluginRoot: URL?, logger: Logger, http: (any HTTPGateway)? = nil) {
+    public init(pluginName: String, pluginRoot: URL?, logger: Logger, http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) {
         self.pluginName = pluginName
         self.pluginRoot = pluginRoot
         self.logger = logger
         self.http = http
+        self.phiFields = phiFields
+    }
+
+    /// The masking in force now: the running invocation's (values from its input) or the field names alone.
+    var redaction: PHIRedaction? {
+        if let redaction = current?.redaction { return redaction }
+        return phiFields.isEmpty ? nil : PHIRedaction(fields: phiFields)
     }
 }

@@ -64,11 +64,14 @@ enum HostModules {
         }
         let level = Logger.Level(rawValue: String(decoding: levelBytes, as: UTF8.self)) ?? .info
         var metadata: Logger.Metadata = ["plugin": .string(call.context.pluginName)]
+        let redaction = call.context.redaction
         if case .success(let fields?) = call.optionalString(3) {
-            metadata["fields"] = .string(truncated(fields, to: maxLogFieldsBytes))
+            let text = truncated(fields, to: maxLogFieldsBytes)
+            metadata["fields"] = .string(redaction.map { $0.applyToFields(Array(text.utf8)) } ?? text)
         }
         if let invocation = call.context.current { metadata["invocation"] = .string(invocation.id) }
-        call.context.logger.log(level: level, "\(truncated(messageBytes, to: maxLogMessageBytes))", metadata: metadata)
+        let message = truncated(messageBytes, to: maxLogMessageBytes)
+        call.context.logger.log(level: level, "\(redaction.map { $0.apply(message) } ?? message)", metadata: metadata)
         return .values([])
     }
 

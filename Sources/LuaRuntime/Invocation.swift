@@ -28,6 +28,8 @@ final class Invocation {
     var completion: HostOutcome?
     /// The correlation id of the message being processed, sent along on outbound calls.
     var correlationId: String?
+    /// PHI values of this invocation's input, masked in what it logs and in its error.
+    var redaction: PHIRedaction?
 
     init(pluginName: String, number: Int, thread: OpaquePointer, ref: Int32) {
         self.pluginName = pluginName

@@ -60,6 +60,12 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
         self.retryable = retryable
     }
 
+    /// The error with PHI values masked in its message, location and traceback.
+    public func redacted(_ redaction: PHIRedaction) -> LuaError {
+        LuaError(kind: kind, message: redaction.apply(message), plugin: plugin, location: location.map(redaction.apply),
+                 traceback: traceback.map(redaction.apply), retryable: retryable, retryAfterMilliseconds: retryAfterMilliseconds)
+    }
+
     public var description: String {
         var text = "\(kind) error"
         if let plugin { text += " in plugin '\(plugin)'" }

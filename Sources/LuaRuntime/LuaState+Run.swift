@@ -13,12 +13,15 @@ extension LuaState {
     ) async throws(LuaError) -> InvocationResult {
         let invocation = try startInvocation(function, arguments: arguments)
         invocation.correlationId = correlationId
+        if !context.phiFields.isEmpty, case .json(let input)? = arguments.first {
+            invocation.redaction = PHIRedaction(fields: context.phiFields).collecting(from: input)
+        }
         while true {
             switch resume(invocation, resultMode: resultMode) {
             case .finished(let result):
                 return result
             case .failed(let error):
-                throw error
+                throw invocation.redaction.map(error.redacted) ?? error
             case .waiting(let operation):
                 guard invocation.wallDeadline != 0 else {
                     invocation.completion = await operation.perform()

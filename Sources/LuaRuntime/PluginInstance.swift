@@ -14,26 +14,28 @@ public actor PluginInstance {
     public private(set) var recycleCount = 0
 
     private let http: (any HTTPGateway)?
+    private let phiFields: Set<String>
 
     public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
-                            http: (any HTTPGateway)? = nil) async throws(LuaError) -> PluginInstance {
-        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http)
-        return PluginInstance(plugin: plugin, limits: limits, logger: logger, http: http, state: state, loaded: loaded)
+                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) async throws(LuaError) -> PluginInstance {
+        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields)
+        return PluginInstance(plugin: plugin, limits: limits, logger: logger, http: http, phiFields: phiFields, state: state, loaded: loaded)
     }
 
-    private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?, state: LuaState,
-                 loaded: LoadedPlugin) {
+    private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?, phiFields: Set<String>,
+                 state: LuaState, loaded: LoadedPlugin) {
         self.plugin = plugin
         self.limits = limits
         self.logger = logger
         self.http = http
+        self.phiFields = phiFields
         self.state = state
         self.loaded = loaded
     }
 
-    private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
-                                  http: (any HTTPGateway)?) async throws(LuaError) -> (LuaState, LoadedPlugin) {
-        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger, http: http)
+    private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?,
+                                  phiFields: Set<String>) async throws(LuaError) -> (LuaState, LoadedPlugin) {
+        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger, http: http, phiFields: phiFields)
         let state = try LuaState(limits: limits, context: context)
         let loaded = try await state.loadPlugin(plugin)
         return (state, loaded)
@@ -60,7 +62,7 @@ public actor PluginInstance {
         retired.removeAll { $0.invocationsInFlight == 0 ? ($0.close(), true).1 : false }
         guard state.needsRecycle else { return }
         do {
-            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http)
+            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields)
             guard state.needsRecycle else { fresh.close(); return } // another recycle won the race
             let old = state
             state = fresh

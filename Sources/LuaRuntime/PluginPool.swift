@@ -6,10 +6,12 @@ public final class PluginPool: Sendable {
     public let instances: [PluginInstance]
 
     public static func load(_ plugin: Plugin, states: Int, limits: SandboxLimits, logger: Logger,
-                            http: (any HTTPGateway)? = nil) async throws(LuaError) -> PluginPool {
+                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) async throws(LuaError) -> PluginPool {
         precondition(states > 0, "a pool needs at least one state")
         var instances: [PluginInstance] = []
-        for _ in 0..<states { instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http)) }
+        for _ in 0..<states {
+            instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields))
+        }
         return PluginPool(plugin: plugin, instances: instances)
     }
 

@@ -9,9 +9,13 @@ public actor PluginDirectory {
     private let statesPerPlugin: Int
     private let logger: Logger
     private let http: (any HTTPGateway)?
+    private let phiFields: [String: Set<String>]
     private var pools: [String: PluginPool] = [:]
 
-    public init(folder: URL, limits: SandboxLimits, statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil, logger: Logger) {
+    /// `phiFields`: by plugin, the field names its catalog entry marks as PHI/PII (masked in its logs and errors).
+    public init(folder: URL, limits: SandboxLimits, statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil,
+                phiFields: [String: Set<String>] = [:], logger: Logger) {
+        self.phiFields = phiFields
         self.folder = folder
         self.limits = limits
         self.statesPerPlugin = statesPerPlugin
@@ -32,7 +36,8 @@ public actor PluginDirectory {
     public func pool(_ name: String) async throws -> PluginPool {
         if let pool = pools[name] { return pool }
         let plugin = try Plugin.locate(name, pluginsDirectory: folder)
-        let pool = try await PluginPool.load(plugin, states: statesPerPlugin, limits: limits, logger: logger, http: http)
+        let pool = try await PluginPool.load(plugin, states: statesPerPlugin, limits: limits, logger: logger, http: http,
+                                             phiFields: phiFields[name] ?? [])
         pools[name] = pool
         return pool
     }

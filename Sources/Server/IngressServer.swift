@@ -6,7 +6,7 @@ import LuaRuntime
 import Pipeline
 import Store
 
-/// The HTTP face of Conflux: `POST /ingest/{source}`, `GET /healthz`, `GET /readyz`.
+/// The HTTP face of Conflux: `POST /ingest/{source}`, `GET /healthz`, `GET /readyz`, the admin API, `GET /metrics`.
 ///
 /// A request is answered `202` only after the commit that holds its message (the batcher groups concurrent requests
 /// into one commit). Nothing a plugin wrote runs before that: the checks here are host code.
@@ -20,10 +20,13 @@ public struct IngressServer: Sendable {
     public let plugins: PluginDirectory?
     /// Verifies the sources that declare `auth`; a source that declares it is refused (503) without one.
     public let authentication: SourceAuthentication?
+    /// Plugins' outbound endpoints, for `GET /api/endpoints` and `GET /metrics`.
+    public let endpoints: EndpointsReport
 
     public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, plugins: PluginDirectory? = nil,
-                authentication: SourceAuthentication? = nil, logger: Logger) {
+                authentication: SourceAuthentication? = nil, endpoints: EndpointsReport = .empty, logger: Logger) {
         self.authentication = authentication
+        self.endpoints = endpoints
         self.flows = Dictionary(uniqueKeysWithValues: flows.map { ($0.source.plugin, $0) })
         self.store = store
         self.batcher = batcher
@@ -42,6 +45,7 @@ public struct IngressServer: Sendable {
         router.get("healthz") { _, _ in ErrorBody.json(.ok, #"{"status":"ok"}"#) }
         router.get("readyz") { _, _ in await self.readiness() }
         AdminAPI(store: store).register(on: router)
+        EndpointsAPI(report: endpoints).register(on: router)
         return router
     }
 

@@ -53,7 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
         let limits = try layout.profile(env).limits
         let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
         let egress: [String: EgressPolicy]
-        do { egress = try EgressManifest.load(directory: catalogDirectory) } catch { throw CLIError("invalid catalog manifests:\n\(error)") }
+        let phiFields: [String: Set<String>]
+        do {
+            egress = try EgressManifest.load(directory: catalogDirectory)
+            phiFields = try DataClassManifest.load(directory: catalogDirectory)
+        } catch {
+            throw CLIError("invalid catalog manifests:\n\(error)")
+        }
         // One HTTP client for every plugin: connections to a partner are kept alive and shared.
         let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: 32))
         defer { client.shutdown() }
@@ -63,7 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
             SecretVault(records: secretRecords, key: $0)
         }
         let gateway = EgressGateway(client: client, policies: egress) { name in try await vault.get().reveal(name) }
-        let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, logger: CLILogging.logger("conflux.plugins"))
+        let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, phiFields: phiFields,
+                                      logger: CLILogging.logger("conflux.plugins"))
         let workers = PipelineWorkers(
             flows: definitions, store: store, plugins: plugins,
             owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
@@ -71,7 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
         let batcher = IngestBatcher(store: store, afterCommit: { workers.wakeAll() })
         let authentication = SourceAuthentication { name in try await vault.get().reveal(name) }
         let server = IngressServer(flows: definitions, store: store, batcher: batcher, plugins: plugins,
-                                   authentication: authentication, logger: logger)
+                                   authentication: authentication,
+                                   endpoints: EndpointsReport(json: gateway.endpoints.json, metrics: gateway.endpoints.prometheusText),
+                                   logger: logger)
         let scheduler = FlowScheduler(flows: definitions, logger: CLILogging.logger("conflux.scheduler")) { try await batcher.submit($0) }
         let app = Application(
             router: server.router(),
