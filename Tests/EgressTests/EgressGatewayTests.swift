@@ -271,7 +271,9 @@ import Testing
                 }
                 let elapsed = ContinuousClock.now - start
                 #expect(statuses == Array(repeating: 200, count: 50))
-                #expect(elapsed < .milliseconds(2500), "50 × 100 ms took \(elapsed)")
+                // Sequential would take 5 s; the overlap itself is proven by maxInFlight below (the bound is loose
+                // because the whole suite runs in parallel on two cores).
+                #expect(elapsed < .milliseconds(4500), "50 × 100 ms took \(elapsed)")
                 #expect(log.requests.count == 50)
                 #expect(log.maxInFlight > 1, "the partner never saw two requests at once")
             }

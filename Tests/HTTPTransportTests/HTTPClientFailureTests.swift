@@ -19,7 +19,9 @@ import Testing
             #expect(error?.isRetryable == true)
             #expect(error?.description.contains("127.0.0.1") == true)
             #expect(elapsed >= .milliseconds(290))
-            #expect(elapsed < .milliseconds(1_500))
+            // Well under the 5 s total timeout: it was the connect timeout that fired (loose: the suite runs in parallel
+            // on a 2-core machine).
+            #expect(elapsed < .milliseconds(4_000))
         }
     }
 
