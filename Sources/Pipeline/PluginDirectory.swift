@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import LuaRuntime
+import Store
 
 /// The loaded plugins a worker calls, one pool of states per plugin, loaded on first use.
 public actor PluginDirectory {
@@ -10,11 +11,14 @@ public actor PluginDirectory {
     private let logger: Logger
     private let http: (any HTTPGateway)?
     private let phiFields: [String: Set<String>]
+    private let audit: (any AuditLog)?
     private var pools: [String: PluginPool] = [:]
 
     /// `phiFields`: by plugin, the field names its catalog entry marks as PHI/PII (masked in its logs and errors).
+    /// `audit`: where each load is recorded.
     public init(folder: URL, limits: SandboxLimits, statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil,
-                phiFields: [String: Set<String>] = [:], logger: Logger) {
+                phiFields: [String: Set<String>] = [:], audit: (any AuditLog)? = nil, logger: Logger) {
+        self.audit = audit
         self.phiFields = phiFields
         self.folder = folder
         self.limits = limits
@@ -39,6 +43,13 @@ public actor PluginDirectory {
         let pool = try await PluginPool.load(plugin, states: statesPerPlugin, limits: limits, logger: logger, http: http,
                                              phiFields: phiFields[name] ?? [])
         pools[name] = pool
+        do {
+            try await audit?.audit([AuditEntry(actor: "host", action: "plugin.loaded", subject: name,
+                                               detail: AuditDetail.object(["states": .int(statesPerPlugin),
+                                                                           "folder": .string(plugin.folder.path)]))], at: Date())
+        } catch {
+            logger.error("cannot audit a plugin load", metadata: ["plugin": "\(name)", "error": "\(error)"])
+        }
         return pool
     }
 }

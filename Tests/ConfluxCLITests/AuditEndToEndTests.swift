@@ -28,7 +28,8 @@ import Testing
         let exported = try ConfluxBinary.run(["audit", "export", "--data", data, "--since", "2000-01-01T00:00:00Z"])
         let lines = exported.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let actions = lines.compactMap { $0["action"] as? String }
-        #expect(actions.contains("messages.received") && actions.contains("messages.delivered") && actions.contains("admin.request"), "\(actions)")
+        #expect(actions.contains("messages.received") && actions.contains("messages.delivered") && actions.contains("admin.request")
+                && actions.contains("plugin.loaded"), "\(actions)")
         #expect(lines.allSatisfy { ($0["hash"] as? String)?.count == 64 })
 
         let database = URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path

@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let gateway = EgressGateway(client: client, policies: egress) { name in try await vault.get().reveal(name) }
         let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, phiFields: phiFields,
-                                      logger: CLILogging.logger("conflux.plugins"))
+                                      audit: store, logger: CLILogging.logger("conflux.plugins"))
         let workers = PipelineWorkers(
             flows: definitions, store: store, plugins: plugins,
             owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
