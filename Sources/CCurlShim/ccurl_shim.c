@@ -54,6 +54,18 @@ CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) 
     return curl_multi_setopt(multi, option, value);
 }
 
+CURLMcode ccurl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+
+CURLMcode ccurl_multi_setopt_socket_function(CURLM *multi, curl_socket_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, callback);
+}
+
+CURLMcode ccurl_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback callback) {
+    return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, callback);
+}
+
 int ccurl_sockaddr_format(const struct curl_sockaddr *address, char *buffer, size_t buffer_length, int *port) {
     // libcurl hands us a `struct curl_sockaddr` whose `addr` member is backed by storage large enough for the family.
     const struct sockaddr *generic = &address->addr;

@@ -11,9 +11,9 @@ extension EgressGateway {
         case stop(PluginHTTPResult)
     }
 
-    func admit(_ endpoint: Endpoint, timeout: Duration) async -> Admitted {
+    nonisolated(nonsending) func admit(_ endpoint: Endpoint, timeout: Duration) async -> Admitted {
         let bound = min(timeout, maxRateLimitWait)
-        switch endpoint.admit(maxWait: bound) {
+        switch endpoint.admit(maxWait: bound, now: endpoints.now()) {
         case .circuitOpen(let retryAfter, let halfOpen, let requests, let failures):
             let why = halfOpen ? "half-open, its probes are still out"
                 : "\(failures) of \(requests) requests failed within \(Self.number(endpoint.circuitWindow.seconds)) s"
@@ -34,7 +34,7 @@ extension EgressGateway {
             do {
                 try await Task.sleep(for: wait)
             } catch {
-                endpoint.abandon(ticket, returnToken: true)
+                endpoint.abandon(ticket, returnToken: true, now: endpoints.now())
                 return .stop(.failure(message: "cancelled while waiting for the rate limit of \(endpoint.origin)",
                                       retryable: true, retryAfterMilliseconds: nil))
             }

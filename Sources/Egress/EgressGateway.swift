@@ -18,20 +18,22 @@ public final class EgressGateway: HTTPGateway {
     private let reveal: @Sendable (String) async throws -> [UInt8]
 
     /// `policies`: by plugin name; a plugin without one may call nothing. `reveal` opens a secret at send time (the
-    /// vault); without one, a request that refers to a secret fails.
+    /// vault); without one, a request that refers to a secret fails. `now` is the circuits' and rate limits' clock
+    /// (tests move it by hand; waits for a token still sleep in real time).
     public init(client: HTTPClient, policies: [String: EgressPolicy], defaultTimeout: Duration = .seconds(30),
                 maxRateLimitWait: Duration = .seconds(1),
                 reveal: @escaping @Sendable (String) async throws -> [UInt8] = { name in
                     throw EgressRuleError(noSecretStoreFor: name)
-                }) {
+                },
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.client = client
-        self.endpoints = EndpointRegistry(policies: policies)
+        self.endpoints = EndpointRegistry(policies: policies, now: now)
         self.defaultTimeout = defaultTimeout
         self.maxRateLimitWait = maxRateLimitWait
         self.reveal = reveal
     }
 
-    public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
+    nonisolated(nonsending) public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
         let url: HTTPURL
         do { url = try HTTPURL(request.url) } catch {
             return .refused(message: "http.request: '\(Self.redacted(request.url))' is not an absolute http(s) URL")
@@ -41,7 +43,9 @@ public final class EgressGateway: HTTPGateway {
             let allowed = policy.rules.isEmpty ? "none" : policy.rules.map(\.origin).joined(separator: ", ")
             return .refused(message: "http.request: \(url) is not in plugin \(plugin)'s egress list (allowed: \(allowed))")
         }
-        let timeout = request.timeoutMilliseconds.map { Duration.milliseconds($0) } ?? defaultTimeout
+        var timeout = request.timeoutMilliseconds.map { Duration.milliseconds($0) } ?? defaultTimeout
+        // The invocation's wall-clock deadline bounds the whole call (the host does not race it with a timer).
+        if let limit = request.finishWithin { timeout = max(.milliseconds(1), min(timeout, limit)) }
         let ticket: CircuitBreaker.Ticket
         switch await admit(endpoint, timeout: timeout) {
         case .go(let admitted): ticket = admitted
@@ -57,7 +61,7 @@ public final class EgressGateway: HTTPGateway {
             }
             if request.bodyHasSecretReferences, let plain = body { body = try await substitution.apply(plain, header: false).get() }
         } catch {
-            endpoint.abandon(ticket, returnToken: false)
+            endpoint.abandon(ticket, returnToken: false, now: endpoints.now())
             switch error {
             case .refused(let message): return .refused(message: message)
             case .failed(let message): return .failure(message: message, retryable: true, retryAfterMilliseconds: nil)
@@ -83,14 +87,14 @@ public final class EgressGateway: HTTPGateway {
             })
         do {
             let response = try await client.execute(outbound)
-            endpoint.record(ticket, failed: response.status == 429 || response.status >= 500)
+            endpoint.record(ticket, failed: response.status == 429 || response.status >= 500, now: endpoints.now())
             return .response(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
         } catch {
             // `execute` throws only HTTPTransportError (typed throws).
             if error.code.isPartnerFailure {
-                endpoint.record(ticket, failed: true)
+                endpoint.record(ticket, failed: true, now: endpoints.now())
             } else {
-                endpoint.abandon(ticket, returnToken: false)
+                endpoint.abandon(ticket, returnToken: false, now: endpoints.now())
             }
             switch error.code {
             case .addressRefused, .redirectRefused:

@@ -11,9 +11,12 @@ public final class EndpointRegistry: Sendable {
     }
 
     private let byPlugin: [String: PluginEgress]
+    /// The clock of every circuit and bucket here.
+    let now: @Sendable () -> ContinuousClock.Instant
 
-    init(policies: [String: EgressPolicy]) {
-        let now = ContinuousClock.now
+    init(policies: [String: EgressPolicy], now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.now = now
+        let now = now()
         var byPlugin: [String: PluginEgress] = [:]
         for (plugin, policy) in policies {
             byPlugin[plugin] = PluginEgress(policy: policy, endpoints: policy.rules.map { Endpoint(plugin: plugin, rule: $0, now: now) })
@@ -32,7 +35,7 @@ public final class EndpointRegistry: Sendable {
 
     /// Every endpoint now, ordered by plugin then origin.
     public func snapshots() -> [EndpointSnapshot] {
-        let now = ContinuousClock.now, wallClock = Date()
+        let now = now(), wallClock = Date()
         return byPlugin.keys.sorted().flatMap { plugin in
             byPlugin[plugin]!.endpoints.sorted { $0.origin < $1.origin }.map { $0.snapshot(now: now, wallClock: wallClock) }
         }

@@ -9,7 +9,7 @@ struct SecretSubstitution {
     let reveal: @Sendable (String) async throws -> [UInt8]
 
     /// `text` with every reference replaced; `header` refuses values with CR, LF or NUL (they would split the header).
-    func apply(_ text: [UInt8], header: Bool) async -> Result<[UInt8], Substitution.Failure> {
+    nonisolated(nonsending) func apply(_ text: [UInt8], header: Bool) async -> Result<[UInt8], Substitution.Failure> {
         let marker = PluginHTTPRequest.secretMarker
         guard text.contains(marker) else { return .success(text) }
         let segments = text.split(separator: marker, omittingEmptySubsequences: false)

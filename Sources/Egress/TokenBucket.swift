@@ -30,7 +30,8 @@ struct TokenBucket {
             tokens -= 1
             return .now
         }
-        let wait = Duration.seconds((1 - tokens) / limit.perSecond)
+        // To the nearest microsecond: finer is noise in the floating-point refill arithmetic.
+        let wait = Duration.microseconds(Int64(((1 - tokens) / limit.perSecond * 1e6).rounded()))
         guard wait <= maxWait else { return .refused(retryAfter: wait) }
         tokens -= 1
         return .after(wait)

@@ -4,39 +4,65 @@ import Foundation
 import Logging
 import Synchronization
 
-/// One dedicated thread driving one libcurl multi handle (`CURLM *`) with `curl_multi_perform`/`curl_multi_poll`.
+/// One dedicated thread driving one libcurl multi handle (`CURLM *`) with `curl_multi_socket_action`: libcurl says
+/// which sockets it waits on and when its next timeout is (CurlEventLoop+Sockets.swift), the loop `poll`s exactly
+/// those and hands libcurl the ready ones. (`curl_multi_perform` visits every transfer on every turn, with a `poll`
+/// of its own for each: with 64 requests in flight that was most of this thread's time, and with 128 it collapsed.)
 ///
-/// Threading: other threads only touch `inbox`, under its lock: `submit` and `cancel` append to it and call
-/// `curl_multi_wakeup` (the one multi function libcurl allows from another thread) while holding the lock, and the
-/// loop thread sets `stopped` under the same lock before it destroys the multi handle, so no wake-up can reach a
-/// freed handle. Everything else (`multi`, `active`, each transfer in it) belongs to the loop thread. Continuations
-/// are resumed from the loop thread, never from inside a libcurl callback. That is why `@unchecked Sendable` is safe.
+/// Threading: other threads only touch `inbox`, under its lock: `submit` and `cancel` append to it and write to the
+/// wake-up pipe while holding the lock, and the loop thread sets `stopped` under the same lock before it closes the
+/// pipe, so no wake-up can reach a closed descriptor. Everything else (`multi`, `active`, `sockets`, the timer, each
+/// transfer in the multi handle) belongs to the loop thread; libcurl calls the socket and timer callbacks only from
+/// inside `curl_multi_socket_action`/`add_handle`/`remove_handle`, on this thread. Continuations are resumed from the
+/// loop thread, never from inside a libcurl callback. That is why `@unchecked Sendable` is safe.
 final class CurlEventLoop: @unchecked Sendable {
     private struct Inbox {
         var submitted: [CurlTransfer] = []
         var cancelled: [CurlTransfer] = []
         var shuttingDown = false
         var stopped = false
+        /// The loop is in (or about to enter) `poll` with an empty inbox: only then does a submission need to write
+        /// to the wake-up pipe. A busy loop picks up the inbox on its next turn anyway.
+        var polling = false
     }
 
     private let inbox = Mutex(Inbox())
-    private let multi: UnsafeMutableRawPointer
+    let multi: UnsafeMutableRawPointer
     private let logger: Logger
     /// Transfers in the multi handle, by easy handle, each retained once (released exactly once in `finish`).
     private var active: [UnsafeMutableRawPointer: Unmanaged<CurlTransfer>] = [:]
+    /// The sockets libcurl waits on and the `poll` events it wants for each (its socket callback keeps this).
+    var sockets: [Int32: Int16] = [:]
+    /// When libcurl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` (its timer callback keeps this).
+    var timerDeadline: ContinuousClock.Instant?
+    /// The wake-up pipe: other threads write a byte, the loop polls the read end.
+    private let wake: (read: Int32, write: Int32)
+    var wakeReadEnd: Int32 { wake.read }
     private let exited = DispatchGroup()
     private let loopThread = Mutex<pthread_t?>(nil)
+    /// Easy handles for this loop's transfers, reused across requests.
+    let easyHandles: CurlEasyPool
 
     /// Creates the multi handle and starts its thread; nil if libcurl cannot be initialised.
     init?(configuration: HTTPClient.Configuration, logger: Logger) {
-        guard CurlGlobal.initialize(), let multi = curl_multi_init() else { return nil }
+        guard CurlGlobal.initialize(), let wake = Self.makeWakePipe() else { return nil }
+        guard let multi = curl_multi_init() else {
+            close(wake.read)
+            close(wake.write)
+            return nil
+        }
         self.multi = multi
+        self.wake = wake
         self.logger = logger
+        easyHandles = CurlEasyPool(capacity: min(1024, max(configuration.maxTotalConnections, configuration.maxConnectionsPerHost, 64)))
         ccurl_multi_setopt_long(multi, CURLMOPT_PIPELINING, configuration.allowHTTP2 ? CURLPIPE_MULTIPLEX : 0)
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, configuration.maxTotalConnections)
-        ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, configuration.connectionCacheSize)
+        // Never fewer idle connections kept than one host may have open: with a smaller cache, every request past it
+        // closed its connection and the next opened one (the HTTP benchmark at 128 connections: a connect per request).
+        ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(configuration.connectionCacheSize, configuration.maxConnectionsPerHost))
         ccurl_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, configuration.maxConcurrentStreams)
+        installCallbacks()
 
         exited.enter()
         let thread = Thread { [self] in
@@ -55,7 +81,10 @@ final class CurlEventLoop: @unchecked Sendable {
             if inbox.shuttingDown { return HTTPTransportError(.shutdown, host: transfer.url.host) }
             if transfer.cancelRequested { return HTTPTransportError(.cancelled, host: transfer.url.host) }
             inbox.submitted.append(transfer)
-            curl_multi_wakeup(multi)
+            if inbox.polling {
+                inbox.polling = false
+                Self.signal(wake.write)
+            }
             return nil
         }
     }
@@ -67,7 +96,7 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.cancelRequested = true
             guard !inbox.stopped else { return }
             inbox.cancelled.append(transfer)
-            curl_multi_wakeup(multi)
+            Self.signal(wake.write)
         }
     }
 
@@ -77,7 +106,7 @@ final class CurlEventLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.shuttingDown else { return }
             inbox.shuttingDown = true
-            curl_multi_wakeup(multi)
+            if !inbox.stopped { Self.signal(wake.write) }
         }
         let onLoopThread = loopThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } }
         if onLoopThread != true { exited.wait() }
@@ -86,7 +115,6 @@ final class CurlEventLoop: @unchecked Sendable {
     // MARK: the loop thread
 
     private func run() {
-        var running: Int32 = 0
         while true {
             let (submitted, cancelled, shuttingDown) = inbox.withLock { inbox in
                 defer { (inbox.submitted, inbox.cancelled) = ([], []) }
@@ -96,21 +124,42 @@ final class CurlEventLoop: @unchecked Sendable {
                 stop(queued: submitted)
                 return
             }
+            // Adding a handle sets a 0 ms timer: the timeout action below starts it (connects, or reuses a
+            // connection and sends the request).
             for transfer in submitted { add(transfer) }
             for transfer in cancelled where transfer.phase == .active {
                 finish(transfer.easy.handle) { .failure(HTTPTransportError(.cancelled, host: $0.url.host)) }
             }
-
-            let performed = curl_multi_perform(multi, &running)
-            if performed != CURLM_OK {
-                logger.error("curl_multi_perform failed", metadata: ["code": "\(performed.rawValue)"])
+            if let deadline = timerDeadline, deadline <= .now {
+                timerDeadline = nil
+                act(on: CURL_SOCKET_TIMEOUT, events: 0)
+                collectFinished()
+            }
+            // Sleeps until a socket is ready, libcurl's timer, a wake-up, or one second — not at all if submissions
+            // arrived meanwhile.
+            let idle = inbox.withLock { inbox in
+                inbox.polling = inbox.submitted.isEmpty && inbox.cancelled.isEmpty && !inbox.shuttingDown
+                return inbox.polling
+            }
+            let ready = waitForSockets(timeout: idle ? pollTimeout() : 0)
+            if idle { inbox.withLock { $0.polling = false } }
+            for (socket, events) in ready {
+                if socket == wake.read {
+                    Self.drain(wake.read)
+                } else {
+                    act(on: socket, events: events)
+                }
             }
             collectFinished()
-            // Sleeps until a socket is ready, libcurl's next timeout, a wake-up, or one second.
-            let polled = curl_multi_poll(multi, nil, 0, 1000, nil)
-            if polled != CURLM_OK {
-                logger.error("curl_multi_poll failed", metadata: ["code": "\(polled.rawValue)"])
-            }
+        }
+    }
+
+    /// `curl_multi_socket_action` for one ready socket (or the timer), logging a failure.
+    private func act(on socket: Int32, events: Int32) {
+        var running: Int32 = 0
+        let code = curl_multi_socket_action(multi, socket, events, &running)
+        if code != CURLM_OK {
+            logger.error("curl_multi_socket_action failed", metadata: ["code": "\(code.rawValue)"])
         }
     }
 
@@ -177,7 +226,11 @@ final class CurlEventLoop: @unchecked Sendable {
             inbox.stopped = true
             inbox.cancelled = []
         }
+        // Cleanup may still call the socket callback (to forget its sockets); the pipe goes last.
         curl_multi_cleanup(multi)
+        close(wake.read)
+        close(wake.write)
+        easyHandles.close()
     }
 }
 

@@ -69,22 +69,32 @@ let curlPrerequest: curl_prereq_callback = { context, primaryIP, _, primaryPort,
 extension CurlTransfer {
     /// Keeps the header fields of the latest response only: a status line (`HTTP/1.1 100 Continue`, `HTTP/2 200`)
     /// starts a new list. The blank line that ends a header section is dropped; a folded continuation line (obsolete,
-    /// starting with space or tab) is joined to the field before it.
+    /// starting with space or tab) is joined to the field before it. Works on the bytes and makes Strings only of the
+    /// name and the trimmed value: this runs on the loop thread for every header of every response.
     func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        let line = String(decoding: bytes, as: UTF8.self)
-        if line.hasPrefix("HTTP/") {
+        let line = Self.trimmed(bytes)
+        guard !line.isEmpty else { return }
+        if line.starts(with: "HTTP/".utf8) {
             headers.removeAll(keepingCapacity: true)
             return
         }
-        if let first = line.first, first == " " || first == "\t" {
+        if bytes[0] == UInt8(ascii: " ") || bytes[0] == UInt8(ascii: "\t") {
             guard !headers.isEmpty else { return }
-            let continuation = line.trimmingWhitespace()
-            if !continuation.isEmpty { headers[headers.count - 1].value += " " + continuation }
+            headers[headers.count - 1].value += " " + String(decoding: line, as: UTF8.self)
             return
         }
-        guard let colon = line.firstIndex(of: ":") else { return }
-        let name = String(line[..<colon])
-        let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        let value = String(decoding: Self.trimmed(UnsafeRawBufferPointer(rebasing: line[(colon + 1)...])), as: UTF8.self)
         headers.append(HTTPHeader(name, value))
+    }
+
+    /// `bytes` without leading and trailing spaces, tabs, CR and LF.
+    private static func trimmed(_ bytes: UnsafeRawBufferPointer) -> Slice<UnsafeRawBufferPointer> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
+            return bytes[0..<0]
+        }
+        return bytes[first...last]
     }
 }

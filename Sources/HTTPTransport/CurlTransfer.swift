@@ -6,14 +6,16 @@ import CCurlShim
 /// Threading: built and configured on the submitting thread. `CurlEventLoop.submit` hands it to the loop thread under
 /// the loop's lock, which orders the two; from then on only the loop thread touches it, libcurl's callbacks included
 /// (they run inside `curl_multi_perform`). `cancelRequested` is the exception: it is read and written only under the
-/// loop's lock. That is why the `@unchecked Sendable` is safe. The easy handle is cleaned up in `deinit`, after the
-/// loop has removed it from the multi handle.
+/// loop's lock. That is why the `@unchecked Sendable` is safe. The easy handle goes back to its pool in `deinit`, after
+/// the loop has removed it from the multi handle.
 final class CurlTransfer: @unchecked Sendable {
     enum Phase { case new, active, finished }
     enum Overflow { case body, headers }
     typealias Completion = CheckedContinuation<Result<HTTPClient.Response, HTTPTransportError>, Never>
 
     let easy: CurlEasy
+    /// Where the handle goes back when the transfer is done with it.
+    private let easyPool: CurlEasyPool
     let url: HTTPURL
     let method: String
     let addressPolicy: AddressPolicy
@@ -42,11 +44,12 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Creates the easy handle and sets every option. libcurl applies whichever of the two limits runs out first.
     init(_ request: HTTPClient.Request, url: HTTPURL, connectTimeout: Duration, timeout: Duration,
-         configuration: HTTPClient.Configuration) throws(HTTPTransportError) {
-        guard CurlGlobal.initialize(), let handle = curl_easy_init() else {
+         configuration: HTTPClient.Configuration, easyPool: CurlEasyPool) throws(HTTPTransportError) {
+        guard let handle = easyPool.take() else {
             throw HTTPTransportError(.other, host: url.host, detail: "libcurl could not create a transfer")
         }
         self.easy = CurlEasy(handle: handle)
+        self.easyPool = easyPool
         self.url = url
         self.method = request.method
         self.addressPolicy = request.addressPolicy ?? configuration.addressPolicy
@@ -76,7 +79,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_easy_cleanup(easy.handle)
+        // Reset (in `give`) before the header list is freed: the handle must not keep a pointer into it.
+        easyPool.give(easy.handle)
         curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }

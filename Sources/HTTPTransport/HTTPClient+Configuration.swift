@@ -8,7 +8,7 @@ extension HTTPClient {
         public var maxConnectionsPerHost: Int
         /// Connections open at once in total (`CURLMOPT_MAX_TOTAL_CONNECTIONS`); 0 is unlimited.
         public var maxTotalConnections: Int
-        /// Idle connections kept alive for reuse (`CURLMOPT_MAXCONNECTS`).
+        /// Idle connections kept alive for reuse (`CURLMOPT_MAXCONNECTS`); never fewer than `maxConnectionsPerHost`.
         public var connectionCacheSize: Int
         /// HTTP/2 streams at once on one connection (`CURLMOPT_MAX_CONCURRENT_STREAMS`).
         public var maxConcurrentStreams: Int

@@ -34,7 +34,8 @@ public final class HTTPClient: Sendable {
 
     /// Sends `request` and returns the complete response, following redirects only if `request.redirects` allows.
     /// Any status code is a response, not an error; errors are transport failures, refusals and limits.
-    public func execute(_ request: Request) async throws(HTTPTransportError) -> Response {
+    /// Runs on the caller's executor until the transfer is handed to the loop, and resumes there when it completes.
+    nonisolated(nonsending) public func execute(_ request: Request) async throws(HTTPTransportError) -> Response {
         let started = ContinuousClock.now
         let timeout = request.timeout ?? configuration.timeout
         let connectTimeout = request.connectTimeout ?? configuration.connectTimeout
@@ -61,12 +62,12 @@ public final class HTTPClient: Sendable {
     }
 
     /// One hop: a transfer on the loop, awaited; cancelling the task cancels the transfer.
-    private func perform(_ request: Request, url: HTTPURL, connectTimeout: Duration,
+    nonisolated(nonsending) private func perform(_ request: Request, url: HTTPURL, connectTimeout: Duration,
                          timeout: Duration) async throws(HTTPTransportError) -> Response {
         guard let loop else { throw HTTPTransportError(.shutdown, host: url.host, detail: "libcurl is unavailable") }
         if Task.isCancelled { throw HTTPTransportError(.cancelled, host: url.host) }
         let transfer = try CurlTransfer(request, url: url, connectTimeout: connectTimeout, timeout: timeout,
-                                        configuration: configuration)
+                                        configuration: configuration, easyPool: loop.easyHandles)
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CurlTransfer.Completion) in
                 transfer.completion = continuation

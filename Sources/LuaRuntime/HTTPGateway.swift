@@ -1,8 +1,9 @@
 /// How a plugin's `http.request` reaches the network: the host implements it (transport, egress policy, secrets,
 /// rate limits, circuit breakers) outside this target, which knows nothing of HTTP beyond these shapes.
 public protocol HTTPGateway: Sendable {
-    /// Performs the request for `plugin`; `correlationId` is the message's, to be sent along.
-    func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult
+    /// Performs the request for `plugin`; `correlationId` is the message's, to be sent along. Runs on the caller's
+    /// executor (the plugin state's), so the response resumes the plugin without a hop through the global executor.
+    nonisolated(nonsending) func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult
 }
 
 /// A request as a plugin made it (after the prelude validated its shape).
@@ -18,6 +19,9 @@ public struct PluginHTTPRequest: Sendable, Equatable {
     /// Header values may carry secret references: a name between two 0x01 bytes, made only by the prelude from a
     /// `secret(…)` handle (plain strings may not contain 0x01). The body carries them only when this is true.
     public var bodyHasSecretReferences: Bool
+    /// The invocation's remaining wall-clock time: the gateway answers within it whatever the timeout, waits for a
+    /// rate limit included (nil: no limit). Set by the host when the request is sent, so not part of `==`.
+    public var finishWithin: Duration?
 
     public static let secretMarker: UInt8 = 0x01
 

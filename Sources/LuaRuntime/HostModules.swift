@@ -84,10 +84,11 @@ enum HostModules {
         guard (0...maxSleepMilliseconds).contains(milliseconds) else {
             return .error("time.sleep: milliseconds must be between 0 and \(maxSleepMilliseconds), got \(milliseconds)")
         }
-        return .wait(HostOperation(name: "time.sleep") {
-            try? await Task.sleep(nanoseconds: UInt64(milliseconds) * 1_000_000)
+        return .wait(HostOperation(name: "time.sleep", finishingWithin: { limit in
+            // Past the invocation's deadline the sleep would be cut short anyway: sleep only until then.
+            try? await Task.sleep(for: min(.milliseconds(milliseconds), limit ?? .milliseconds(milliseconds)))
             return .values([.bool(true)])
-        })
+        }))
     }
 
     private static func timeISO8601(_ call: borrowing HostCall) -> HostOutcome {

@@ -29,7 +29,15 @@ extension LuaState {
                 }
                 let now = clua_now_ns()
                 let deadline = invocation.wallDeadline
-                let outcome: HostOutcome? = now >= deadline ? nil : await Self.race(operation, within: deadline - now)
+                var outcome: HostOutcome?
+                if now < deadline {
+                    if operation.boundsItself {
+                        let result = await operation.perform(within: .nanoseconds(Int64(deadline - now)))
+                        outcome = clua_now_ns() < deadline ? result : nil
+                    } else {
+                        outcome = await Self.race(operation, within: deadline - now)
+                    }
+                }
                 guard let outcome else {
                     throw abandon(invocation, with: LuaError(
                         kind: .cpu, message: "wall-clock deadline of \(limits.wallMilliseconds) ms exceeded while waiting for \(operation.name)",

@@ -40,6 +40,34 @@ import Testing
         ])
     }
 
+    @Test func readsRateLimitsAndCircuitsWithDefaults() throws {
+        let text = """
+            name: odoo
+            egress:
+              - url: https://odoo.example.com
+                rate_limit: { per_second: 20, burst: 40 }
+                circuit: { failure_rate: 0.25, min_requests: 10, window_s: 60, open_s: 0.5, half_open_probes: 1 }
+              - url: https://api.example.com
+                rate_limit:
+                  per_second: 2.5
+                circuit:
+                  open_s: 120
+              - https://plain.example.com
+            """
+        let (_, policy) = try EgressManifest.parse(text, file: "catalog/odoo.yaml").get()
+        try #require(policy.rules.count == 3)
+        #expect(policy.rules[0].rateLimit == RateLimit(perSecond: 20, burst: 40))
+        #expect(policy.rules[0].circuit == CircuitSettings(failureRate: 0.25, minRequests: 10, window: .seconds(60),
+                                                           openDuration: .milliseconds(500), halfOpenProbes: 1))
+        #expect(policy.rules[1].rateLimit == RateLimit(perSecond: 2.5, burst: 3))
+        #expect(policy.rules[1].circuit == CircuitSettings(openDuration: .seconds(120)))
+        // Without settings: no rate limit, the standard circuit.
+        #expect(policy.rules[2].rateLimit == nil)
+        #expect(policy.rules[2].circuit == .standard)
+        #expect(CircuitSettings.standard == CircuitSettings(failureRate: 0.5, minRequests: 20, window: .seconds(30),
+                                                            openDuration: .seconds(30), halfOpenProbes: 3))
+    }
+
     @Test func aManifestWithoutEgressMayCallNothing() throws {
         let (name, policy) = try EgressManifest.parse("name: quiet\nowner: someone\n", file: "catalog/quiet.yaml").get()
         #expect(name == "quiet")
@@ -61,6 +89,21 @@ import Testing
         ("name: ''\n", 1, "name", "missing"),
         ("- just\n- a list\n", 1, "(file)", "mapping"),
         ("name: [unclosed\n", 1, "(file)", "not valid YAML"),
+        ("name: odoo\negress:\n  - https://odoo.example.com\n  - https://ODOO.example.com:443\n", 4, "egress[1]", "listed twice"),
+        // rate_limit and circuit
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit: 20\n", 4, "egress[0].rate_limit", "expected a mapping"),
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit: { burst: 40 }\n", 4, "egress[0].rate_limit.per_second", "missing"),
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit:\n      per_second: 0\n", 5, "egress[0].rate_limit.per_second", "a number from 0.001"),
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit:\n      per_second: '20'\n", 5, "egress[0].rate_limit.per_second", "a number"),
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit:\n      per_second: 20\n      burst: 2.5\n", 6, "egress[0].rate_limit.burst", "whole number"),
+        ("name: odoo\negress:\n  - url: https://h\n    rate_limit:\n      per_second: 20\n      per_minute: 5\n", 6, "egress[0].rate_limit.per_minute", "unknown key"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit: on\n", 4, "egress[0].circuit", "expected a mapping"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      failure_rate: 1.5\n", 5, "egress[0].circuit.failure_rate", "from 0.01 to 1"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      min_requests: 0\n", 5, "egress[0].circuit.min_requests", "whole number from 1"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      open_s: -1\n", 5, "egress[0].circuit.open_s", "a number"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      window_s: forever\n", 5, "egress[0].circuit.window_s", "a number"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      half_open_probes: 3.5\n", 5, "egress[0].circuit.half_open_probes", "whole number"),
+        ("name: odoo\negress:\n  - url: https://h\n    circuit:\n      threshold: 0.5\n", 5, "egress[0].circuit.threshold", "unknown key"),
     ])
     func reportsFileLineAndField(text: String, line: Int, field: String, words: String) {
         let problems = Self.problems(text)

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTransport
 import Logging
 import LuaRuntime
+import Synchronization
 import Testing
 
 /// A connector plugin written to a temporary folder, loaded in a pool whose `http.request` goes through an
@@ -29,6 +30,17 @@ struct PluginFixture {
         client configuration: HTTPClient.Configuration = .init(),
         _ body: (PluginPool) async throws -> T
     ) async throws -> T {
+        try await withGateway(name, source: source, rules: rules, states: states, client: configuration) { pool, _ in
+            try await body(pool)
+        }
+    }
+
+    /// `with`, also handing `body` the gateway (its endpoints' circuits and counters).
+    static func withGateway<T>(
+        _ name: String = "partner-sink", source: String = passThrough, rules: [EgressRule], states: Int = 1,
+        client configuration: HTTPClient.Configuration = .init(), clock: ManualClock? = nil,
+        _ body: (PluginPool, EgressGateway) async throws -> T
+    ) async throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("egress-\(UUID().uuidString)")
             .appendingPathComponent(name)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -36,10 +48,12 @@ struct PluginFixture {
         try Data(source.utf8).write(to: folder.appendingPathComponent(Plugin.entryFileName))
         let client = HTTPClient(configuration: configuration)
         defer { client.shutdown() }
-        let gateway = EgressGateway(client: client, policies: [name: EgressPolicy(rules: rules)])
+        let now: @Sendable () -> ContinuousClock.Instant
+        if let clock { now = { clock.now } } else { now = { .now } }
+        let gateway = EgressGateway(client: client, policies: [name: EgressPolicy(rules: rules)], now: now)
         let pool = try await PluginPool.load(Plugin(name: name, folder: folder), states: states, limits: limits,
                                              logger: Logger(label: "egress-test"), http: gateway)
-        return try await body(pool)
+        return try await body(pool, gateway)
     }
 }
 
@@ -69,4 +83,15 @@ extension PluginPool {
 /// A JSON string literal for `text` (for building operations in tests).
 func jsonString(_ text: String) -> String {
     String(decoding: try! JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed]), as: UTF8.self)
+}
+
+/// A clock that moves only when told: circuits and rate limits judged without sleeping.
+final class ManualClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    var now: ContinuousClock.Instant { instant.withLock { $0 } }
+
+    func advance(by duration: Duration) {
+        instant.withLock { $0 += duration }
+    }
 }

@@ -35,6 +35,10 @@ CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **val
 // MARK: curl_multi_setopt
 
 CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+/// `CURLMOPT_SOCKETDATA` and `CURLMOPT_TIMERDATA`.
+CURLMcode ccurl_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value);
+CURLMcode ccurl_multi_setopt_socket_function(CURLM *multi, curl_socket_callback callback);
+CURLMcode ccurl_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback callback);
 
 // MARK: sockets for CURLOPT_OPENSOCKETFUNCTION
 
