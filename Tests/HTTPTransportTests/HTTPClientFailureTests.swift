@@ -37,7 +37,7 @@ import Testing
             #expect(error?.code == .connectTimeout)
             #expect(error?.isRetryable == true)
             #expect(elapsed >= .milliseconds(290))
-            #expect(elapsed < .milliseconds(1_500))
+            #expect(elapsed < .milliseconds(4_000)) // loose: the suite runs in parallel on two cores
         }
         withExtendedLifetime(listener) {}
     }
