@@ -301,6 +301,23 @@ int clua_error_retryable(lua_State *L, int idx) {
     return found;
 }
 
+int clua_error_flag(lua_State *L, int idx, const char *name) {
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 3)) return -1;
+    size_t nlen = strlen(name);
+    int found = -1;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) { /* raw traversal: no metamethods */
+        size_t klen;
+        if (found == -1 && lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TBOOLEAN) {
+            const char *key = lua_tolstring(L, -2, &klen);
+            if (klen == nlen && memcmp(key, name, nlen) == 0) found = lua_toboolean(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    return found;
+}
+
 long long clua_error_retry_after_ms(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 3)) return -1;

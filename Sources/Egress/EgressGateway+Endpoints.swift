@@ -20,14 +20,14 @@ extension EgressGateway {
             return .stop(.failure(
                 message: "circuit open for \(endpoint.origin) (plugin \(endpoint.plugin)): \(why); not sent, retry in "
                     + "\(Self.milliseconds(retryAfter)) ms",
-                retryable: true, retryAfterMilliseconds: Self.milliseconds(retryAfter)))
+                retryable: true, retryAfterMilliseconds: Self.milliseconds(retryAfter), deferred: true))
         case .rateLimited(let retryAfter):
             let limit = endpoint.rateLimit.map { "\(Self.number($0.perSecond))/s, burst \($0.burst)" } ?? "?"
             return .stop(.failure(
                 message: "rate limit of \(endpoint.origin) for plugin \(endpoint.plugin) (\(limit)): the next token is "
                     + "\(Self.milliseconds(retryAfter)) ms away, longer than a request waits (\(Self.milliseconds(bound)) ms); "
                     + "not sent, retry in \(Self.milliseconds(retryAfter)) ms",
-                retryable: true, retryAfterMilliseconds: Self.milliseconds(retryAfter)))
+                retryable: true, retryAfterMilliseconds: Self.milliseconds(retryAfter), deferred: true))
         case .go(let ticket, let wait):
             guard wait > .zero else { return .go(ticket) }
             // The plugin's coroutine is suspended meanwhile; other invocations of its state run.

@@ -48,7 +48,9 @@ public enum PluginHTTPResult: Sendable {
     case response(status: Int, headers: [(name: String, value: String)], body: [UInt8])
     /// No response: the message says what failed (never secrets or query strings); `retryable` classifies it for the
     /// pipeline; `retryAfterMilliseconds` asks for a later retry (an open circuit, a rate limit).
-    case failure(message: String, retryable: Bool, retryAfterMilliseconds: Int?)
+    /// `deferred`: nothing was sent because the endpoint cannot take requests now (open circuit, rate limit); the
+    /// pipeline puts the message back for later without spending one of its attempts.
+    case failure(message: String, retryable: Bool, retryAfterMilliseconds: Int?, deferred: Bool = false)
     /// Refused by policy before any network I/O (a host outside the plugin's egress list): a `permission` fault.
     case refused(message: String)
 }

@@ -52,8 +52,9 @@ extension HostModules {
             switch await gateway.send(request, plugin: plugin, correlationId: correlationId) {
             case .response(let status, let headers, let body):
                 return .values([.integer(Int64(status)), .json(headersJSON(headers)), .string(body)])
-            case .failure(let message, let retryable, let retryAfter):
-                return .values([.nil, .text(message), .bool(retryable), retryAfter.map { .integer(Int64($0)) } ?? .nil])
+            case .failure(let message, let retryable, let retryAfter, let deferred):
+                return .values([.nil, .text(message), .bool(retryable), retryAfter.map { .integer(Int64($0)) } ?? .nil,
+                                .bool(deferred)])
             case .refused(let message):
                 return .fault(.permission, message)
             }

@@ -48,10 +48,13 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     public let retryable: Bool?
     /// The earliest retry the error asked for (`retry_after_ms`: a partner's Retry-After, an open circuit).
     public let retryAfterMilliseconds: Int?
+    /// The host did not even try (an open circuit, a rate limit): the message should wait without spending an attempt.
+    public let deferred: Bool
 
     public init(kind: Kind, message: String, plugin: String? = nil, location: String? = nil, traceback: String? = nil,
-                retryable: Bool? = nil, retryAfterMilliseconds: Int? = nil) {
+                retryable: Bool? = nil, retryAfterMilliseconds: Int? = nil, deferred: Bool = false) {
         self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.deferred = deferred
         self.kind = kind
         self.message = message
         self.plugin = plugin
@@ -63,7 +66,8 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
     /// The error with PHI values masked in its message, location and traceback.
     public func redacted(_ redaction: PHIRedaction) -> LuaError {
         LuaError(kind: kind, message: redaction.apply(message), plugin: plugin, location: location.map(redaction.apply),
-                 traceback: traceback.map(redaction.apply), retryable: retryable, retryAfterMilliseconds: retryAfterMilliseconds)
+                 traceback: traceback.map(redaction.apply), retryable: retryable, retryAfterMilliseconds: retryAfterMilliseconds,
+                 deferred: deferred)
     }
 
     public var description: String {

@@ -335,10 +335,11 @@ local function http_request(req)
     end
   end
   if req.json ~= nil and not has_type then parts[n + 1], parts[n + 2], n = "Content-Type", "application/json", n + 2 end
-  local status, headers, rbody, retry_after = http_send(method, req.url, concat(parts, "\0"), body, req.timeout_ms,
+  local status, headers, rbody, retry_after, deferred = http_send(method, req.url, concat(parts, "\0"), body, req.timeout_ms,
                                                          req.max_redirects or 0, body_secrets)
   if status == nil then
-    error({ message = "http.request: " .. headers, retryable = rbody, retry_after_ms = retry_after }, 2)
+    error({ message = "http.request: " .. headers, retryable = rbody, retry_after_ms = retry_after,
+            deferred = deferred or nil }, 2)
   end
   local response = { status = status, headers = headers, body = rbody }
   if (status == 429 or status >= 500) and req.raise ~= false then

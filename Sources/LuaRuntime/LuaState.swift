@@ -417,6 +417,7 @@ public final class LuaState {
         var message: String
         var retryable: Bool?
         var retryAfter: Int?
+        var deferred = false
         if let faultKind {
             _ = faultKind
             message = withUnsafeBytes(of: &sandbox.pointee.fault_message) { raw in
@@ -429,6 +430,7 @@ public final class LuaState {
             retryable = flag < 0 ? nil : flag == 1
             let after = clua_error_retry_after_ms(L, -1)
             retryAfter = after < 0 ? nil : Int(after)
+            deferred = clua_error_flag(L, -1, "deferred") == 1
             clua_pop(L, 1)
         } else {
             message = "(error object could not be read)"
@@ -453,7 +455,7 @@ public final class LuaState {
         let split = LuaError.splitLocation(message)
         return LuaError(kind: kind, message: split.message, plugin: context.pluginName,
                         location: split.location ?? Self.firstLocation(in: traceback), traceback: traceback,
-                        retryable: retryable, retryAfterMilliseconds: retryAfter)
+                        retryable: retryable, retryAfterMilliseconds: retryAfter, deferred: deferred)
     }
 
     /// The first `file:line` of a traceback that is not host code.

@@ -113,7 +113,8 @@ public actor FlowWorker {
             let errorKind = "\(error.failureClass.rawValue):\(error.kind)"
             if let next = backoff.next(after: number, failure: error.failureClass, acceptedAt: message.acceptedAt, now: now,
                                        retryAfter: error.retryAfter) {
-                settlement = Settlement(id: message.id, owner: owner, disposition: .retry(availableAt: next), attempt: AttemptRecord(
+                let disposition: Settlement.Disposition = error.failureClass == .deferred ? .deferred(availableAt: next) : .retry(availableAt: next)
+                settlement = Settlement(id: message.id, owner: owner, disposition: disposition, attempt: AttemptRecord(
                     messageId: message.id, number: number, startedAt: started, finishedAt: now, outcome: .retry,
                     errorKind: errorKind, errorMessage: error.message))
             } else {
@@ -139,10 +140,15 @@ public actor FlowWorker {
         var metadata = metadata(message, number)
         metadata["error_kind"] = "\(failure.kind)"
         metadata["error"] = "\(failure.message)"
-        if case .retry(let at) = settlement.disposition {
+        switch settlement.disposition {
+        case .retry(let at):
             metadata["retry_at"] = "\(at)"
             logger.info("attempt failed; will retry", metadata: metadata)
-        } else {
+        case .deferred(let at):
+            metadata["retry_at"] = "\(at)"
+            logger.info("not attempted (the partner's endpoint cannot take it now); deferred without spending an attempt",
+                        metadata: metadata)
+        default:
             logger.warning("dead-lettered", metadata: metadata)
         }
     }

@@ -7,10 +7,13 @@ import LuaRuntime
 /// the dead letter can be replayed after the fix).
 public enum FailureClass: String, Sendable, Equatable {
     case retryable, permanent
+    /// Not attempted: the host refused to send now (an open circuit, a rate limit). The message waits for the time
+    /// asked, without spending an attempt; only the flow's maximum age still applies.
+    case deferred
 
     public static func of(_ error: LuaError) -> FailureClass {
         switch error.kind {
-        case .runtime: return error.retryable == true ? .retryable : .permanent
+        case .runtime: return error.deferred ? .deferred : error.retryable == true ? .retryable : .permanent
         default: return .permanent
         }
     }
@@ -32,6 +35,10 @@ public struct Backoff: Sendable {
     /// A partner's `Retry-After` (`retryAfter`, seconds) is honoured: the retry is never earlier than it asks.
     public func next(after attempt: Int, failure: FailureClass, acceptedAt: Date, now: Date, retryAfter: TimeInterval? = nil,
                      random: (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) -> Date? {
+        if failure == .deferred {
+            let at = now.addingTimeInterval(max(retryAfter ?? 1, 0.05))
+            return at.timeIntervalSince(acceptedAt) <= Double(policy.maxAgeSeconds) ? at : nil
+        }
         guard failure == .retryable, attempt < policy.maxAttempts else { return nil }
         let at = now.addingTimeInterval(max(delay(afterAttempt: attempt, random: random), retryAfter ?? 0))
         guard at.timeIntervalSince(acceptedAt) <= Double(policy.maxAgeSeconds) else { return nil }

@@ -70,11 +70,9 @@ public actor MemoryMessageStore: MessageStore {
 
     public func settle(_ settlements: [Settlement]) async throws -> [StoreError?] {
         settlements.map { settlement in
-            var availableAt: Date?
-            if case .retry(let at) = settlement.disposition { availableAt = at }
             do {
                 try finish(settlement.id, settlement.owner, settlement.attempt, status: settlement.disposition.status,
-                           availableAt: availableAt)
+                           availableAt: settlement.disposition.availableAt, counts: settlement.disposition.countsAsAttempt)
                 return nil
             } catch let error as StoreError {
                 return error
@@ -133,9 +131,14 @@ public actor MemoryMessageStore: MessageStore {
     }
 
     private func finish(_ id: String, _ owner: String, _ attempt: AttemptRecord, status: MessageStatus,
-                        availableAt: Date?) throws {
+                        availableAt: Date?, counts: Bool) throws {
         let index = try leasedIndex(id, owner)
         messages[index].status = status
+        messages[index].leaseOwner = nil
+        messages[index].leaseExpiresAt = nil
+        messages[index].lastError = attempt.errorMessage
+        if let availableAt { messages[index].availableAt = availableAt }
+        guard counts else { return }
         messages[index].attempts += 1
         messages[index].leaseOwner = nil
         messages[index].leaseExpiresAt = nil

@@ -50,13 +50,28 @@ public struct Settlement: Sendable, Equatable {
         case retry(availableAt: Date)
         /// Dead-lettered with its history.
         case deadLetter
+        /// Back to ready at the given time without counting an attempt or recording one (the host never tried: an
+        /// open circuit, a rate limit); `last_error` says why.
+        case deferred(availableAt: Date)
 
         public var status: MessageStatus {
             switch self {
             case .complete: return .done
-            case .retry: return .ready
+            case .retry, .deferred: return .ready
             case .deadLetter: return .dead
             }
+        }
+
+        public var availableAt: Date? {
+            switch self {
+            case .retry(let at), .deferred(let at): return at
+            case .complete, .deadLetter: return nil
+            }
+        }
+
+        public var countsAsAttempt: Bool {
+            if case .deferred = self { return false }
+            return true
         }
     }
 

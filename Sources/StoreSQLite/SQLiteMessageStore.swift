@@ -122,18 +122,25 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
                                     updated_at = ?, last_error = ?, available_at = COALESCE(?, available_at)
                 WHERE id = ? AND status = 'leased' AND lease_owner = ?
                 """)
+            // A deferral (the host never tried) returns the message without counting or recording an attempt.
+            let deferral = try db.cachedStatement(sql: """
+                UPDATE messages SET status = ?, lease_owner = NULL, lease_expires_at = NULL,
+                                    updated_at = ?, last_error = ?, available_at = COALESCE(?, available_at)
+                WHERE id = ? AND status = 'leased' AND lease_owner = ?
+                """)
             let record = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO attempts (message_id, number, started_at, finished_at, outcome, error_kind, error_message)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             func apply(_ settlement: Settlement) throws -> StoreError? {
                 let attempt = settlement.attempt
-                var availableAt: Int64?
-                if case .retry(let at) = settlement.disposition { availableAt = Self.milliseconds(at) }
+                let availableAt = settlement.disposition.availableAt.map(Self.milliseconds)
                 let finished = Self.milliseconds(attempt.finishedAt)
-                try update.execute(arguments: [settlement.disposition.status.rawValue, finished, attempt.errorMessage, availableAt,
-                                               settlement.id, settlement.owner])
+                let counts = settlement.disposition.countsAsAttempt
+                try (counts ? update : deferral).execute(arguments: [settlement.disposition.status.rawValue, finished, attempt.errorMessage,
+                                                                    availableAt, settlement.id, settlement.owner])
                 if db.changesCount == 0 { return try Self.leaseError(db, id: settlement.id, owner: settlement.owner) }
+                guard counts else { return nil }
                 try record.execute(arguments: [settlement.id, attempt.number, Self.milliseconds(attempt.startedAt), finished,
                                                attempt.outcome.rawValue, attempt.errorKind, attempt.errorMessage])
                 return nil

@@ -33,14 +33,16 @@ import FoundationNetworking
 
         let event = Data(#"{"id":"e1","type":"appointment.completed","data":{"appointment_id":"APT-1"}}"#.utf8)
         #expect(try await server.post("/ingest/clinic-webhook", contentType: "application/json", body: event).status == 202)
-        // Attempt 1 cannot connect (the circuit opens: 1 of 1 failed); attempt 2, after the flow's 10–50 ms backoff,
-        // is refused by the open circuit and deferred by its 60 s.
+        // Attempt 1 cannot connect (the circuit opens: 1 of 1 failed); the next try, after the flow's 10–50 ms backoff,
+        // is refused by the open circuit and deferred by its 60 s — without spending an attempt.
         let listed = try await server.waitUntil { ($0.first?["last_error"] as? String)?.contains("circuit open") == true }
         let message = try #require(listed.first)
         #expect(message["status"] as? String == "ready")
-        #expect(message["attempts"] as? Int == 2)
+        #expect(message["attempts"] as? Int == 1)
         try await Task.sleep(for: .seconds(1))
-        #expect(try server.listedMessages().first?["attempts"] as? Int == 2)  // not retried into the dead-letter queue
+        #expect(try server.listedMessages().first?["attempts"] as? Int == 1)  // deferred, not retried into the dead letters
+        let history = try await Self.fetch(server.port, "/api/messages/\(message["id"] as? String ?? "")")
+        #expect((history.json?["attempt_history"] as? [[String: Any]])?.count == 1, "a deferral records no attempt")
 
         let after = try await Self.fetch(server.port, "/api/endpoints")
         let endpoint = try #require((after.json?["endpoints"] as? [[String: Any]])?.first)

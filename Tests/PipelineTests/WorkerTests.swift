@@ -25,6 +25,9 @@ import Testing
         #expect(backoff.next(after: 5, failure: .retryable, acceptedAt: accepted, now: accepted) == nil)
         #expect(backoff.next(after: 1, failure: .permanent, acceptedAt: accepted, now: accepted) == nil)
         #expect(backoff.next(after: 1, failure: .retryable, acceptedAt: accepted, now: accepted.addingTimeInterval(61)) == nil)
+        // A deferral ignores the attempt count (nothing was attempted) but not the flow's maximum age.
+        #expect(backoff.next(after: 99, failure: .deferred, acceptedAt: accepted, now: accepted, retryAfter: 5) == accepted.addingTimeInterval(5))
+        #expect(backoff.next(after: 1, failure: .deferred, acceptedAt: accepted, now: accepted.addingTimeInterval(58), retryAfter: 5) == nil)
     }
 
     @Test func classifiesErrors() {
@@ -32,6 +35,7 @@ import Testing
         #expect(FailureClass.of(LuaError(kind: .runtime, message: "x", retryable: false)) == .permanent)
         #expect(FailureClass.of(LuaError(kind: .runtime, message: "x")) == .permanent)
         #expect(FailureClass.of(LuaError(kind: .cpu, message: "x", retryable: true)) == .permanent)
+        #expect(FailureClass.of(LuaError(kind: .runtime, message: "x", retryable: true, deferred: true)) == .deferred)
     }
 }
 

@@ -96,6 +96,22 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func aDeferralReturnsTheMessageWithoutSpendingAnAttempt(backend: Backend) async throws {
+        let store = try backend.make()
+        _ = try await store.enqueue([Self.message("m1")])
+        _ = try await store.lease(owner: "w", limit: 1, duration: 30, now: Self.t0)
+        let later = Self.t0.addingTimeInterval(30)
+        let results = try await store.settle([Settlement(id: "m1", owner: "w", disposition: .deferred(availableAt: later),
+                                                         attempt: Self.attempt("m1", 1, .retry, error: "circuit open"))])
+        #expect(results == [nil])
+        let deferred = try #require(try await store.message(id: "m1"))
+        #expect(deferred.status == .ready && deferred.attempts == 0 && deferred.availableAt == later && deferred.lastError == "circuit open")
+        #expect(try await store.attempts(id: "m1").isEmpty)
+        #expect(try await store.lease(owner: "w", limit: 1, duration: 30, now: Self.t0).isEmpty)
+        #expect(try await store.lease(owner: "w", limit: 1, duration: 30, now: later).map(\.id) == ["m1"])
+    }
+
+    @Test(arguments: Backend.allCases)
     func messagesOfOneOrderingKeyGoOneAtATimeInOrder(backend: Backend) async throws {
         let store = try backend.make()
         _ = try await store.enqueue([Self.message("a1", ordering: "apt-1"), Self.message("b1", ordering: "apt-2"),

@@ -269,6 +269,8 @@ char *clua_describe_value(lua_State *L, int idx, size_t max_len);
 int clua_error_retryable(lua_State *L, int idx);
 /* Its numeric field `retry_after_ms` (0 to one day), or -1 when it has none. Raw access. */
 long long clua_error_retry_after_ms(lua_State *L, int idx);
+/* Its boolean field `name` (1 or 0), or -1 when it has none. Raw access. */
+int clua_error_flag(lua_State *L, int idx, const char *name);
 /* Pushes a string under protection. Returns 0 on failure (nothing pushed). */
 int clua_pushlstring_protected(lua_State *L, const char *s, size_t len);
 void clua_free(void *p);
