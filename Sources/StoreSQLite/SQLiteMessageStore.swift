@@ -12,22 +12,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
     public init(path: String) throws {
         self.path = path
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // Read pages through a memory map instead of a pread system call each.
-            try db.execute(sql: "PRAGMA mmap_size = 268435456")
-        }
-        configuration.busyMode = .timeout(5)
-        do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
-                                                    withIntermediateDirectories: true)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try SQLiteMigrations.migrator.migrate(pool)
-        } catch {
-            throw StoreError.unavailable("cannot open \(path): \(error)")
-        }
+        pool = try SQLiteDatabase.open(path: path)
     }
 
     public func enqueue(_ messages: [NewMessage]) async throws -> [EnqueueOutcome] {
@@ -310,19 +295,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     static func encodeHeaders(_ headers: [String: String]) -> String {
         // A flat object of strings, keys sorted, written by hand: this runs for every accepted message.
         guard !headers.isEmpty else { return "{}" }
-        func quoted(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\u{00}"..."\u{1F}": out += String(format: "\\u%04x", scalar.value)
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
-        }
-        return "{" + headers.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + quoted($0.value) }.joined(separator: ",") + "}"
+        return "{" + headers.sorted { $0.key < $1.key }.map { AuditDetail.quote($0.key) + ":" + AuditDetail.quote($0.value) }.joined(separator: ",") + "}"
     }
 
     static func decodeHeaders(_ text: String) -> [String: String] {

@@ -8,17 +8,7 @@ public final class SQLiteSecretRecords: SecretRecords {
     private let pool: DatabasePool
 
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        configuration.busyMode = .timeout(5)
-        do {
-            try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
-                                                    withIntermediateDirectories: true)
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try SQLiteMigrations.migrator.migrate(pool)
-        } catch {
-            throw StoreError.unavailable("cannot open \(path): \(error)")
-        }
+        pool = try SQLiteDatabase.open(path: path)
     }
 
     public func put(name: String, sealed: [UInt8], now: Date) async throws -> Int {
