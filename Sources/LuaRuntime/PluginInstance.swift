@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// One loaded plugin in one sandboxed state, owned by an actor so exactly one invocation runs on the state at a time,
 /// while many may be suspended in it waiting for host I/O.
@@ -43,6 +44,10 @@ public actor PluginInstance {
 
     public var kind: PluginKind { loaded.kind }
     public var inFlight: Int { state.invocationsInFlight }
+    /// Invocations started and not finished, readable without a hop onto the actor (the pool picks the least busy
+    /// instance for every call; awaiting each instance's `inFlight` cost two actor hops per invocation).
+    public nonisolated var load: Int { pending.load(ordering: .relaxed) }
+    private nonisolated let pending = Atomic<Int>(0)
     public var memoryUsed: Int { state.memoryUsed }
 
     /// Calls `hook` with the JSON input and a JSON context table; returns the hook's first result as JSON.
@@ -53,7 +58,12 @@ public actor PluginInstance {
                            plugin: plugin.name)
         }
         let current = state
-        defer { Task { await self.recycleIfNeeded() } }
+        pending.add(1, ordering: .relaxed)
+        defer {
+            pending.subtract(1, ordering: .relaxed)
+            // A task only when there is something to recycle or drain: one per invocation showed in the profile.
+            if current.needsRecycle || !retired.isEmpty { Task { await self.recycleIfNeeded() } }
+        }
         return try await current.run(function, arguments: [input, .json(context)], correlationId: correlationId)
     }
 

@@ -25,7 +25,7 @@ public final class PluginPool: Sendable {
         var best = instances[0]
         var bestLoad = Int.max
         for instance in instances {
-            let load = await instance.inFlight
+            let load = instance.load
             if load < bestLoad { best = instance; bestLoad = load }
             if load == 0 { break }
         }
