@@ -131,7 +131,7 @@ public struct IngressServer: Sendable {
             }
         }
         do {
-            let counts = try await store.counts()
+            let counts = try await store.openCounts()
             let backlog = (counts[.ready] ?? 0) + (counts[.leased] ?? 0)
             return ErrorBody.json(.ok, JSONText.object([
                 ("status", JSONText.string("ready")), ("sources", "[" + knownSources.map(JSONText.string).joined(separator: ",") + "]"),

@@ -96,6 +96,10 @@ public actor MemoryMessageStore: MessageStore {
         }.prefix(filter.limit))
     }
 
+    public func openCounts() async throws -> [MessageStatus: Int] {
+        try await counts().filter { $0.key != .done }
+    }
+
     public func counts() async throws -> [MessageStatus: Int] {
         var counts: [MessageStatus: Int] = [:]
         for message in messages { counts[message.status, default: 0] += 1 }

@@ -34,6 +34,8 @@ public protocol MessageStore: Sendable {
     func list(_ filter: MessageFilter) async throws -> [StoredMessage]
     /// Counts per status.
     func counts() async throws -> [MessageStatus: Int]
+    /// Counts of the unfinished and dead messages only — cheap whatever the history (readiness probes call it often).
+    func openCounts() async throws -> [MessageStatus: Int]
 
     /// Returns dead messages to ready (same id, same correlation id, history kept). Returns the ids replayed.
     func replay(ids: [String], now: Date) async throws -> [String]

@@ -179,6 +179,17 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
         }
     }
 
+    public func openCounts() async throws -> [MessageStatus: Int] {
+        try await read { db in
+            // Each count walks its own (partial) index: the done messages, the bulk of the table, are never visited.
+            var counts: [MessageStatus: Int] = [:]
+            counts[.ready] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages INDEXED BY messages_ready WHERE status = 'ready'")
+            counts[.leased] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages INDEXED BY messages_leased WHERE status = 'leased'")
+            counts[.dead] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status = 'dead'")
+            return counts.filter { $0.value > 0 }
+        }
+    }
+
     public func counts() async throws -> [MessageStatus: Int] {
         try await read { db in
             var counts: [MessageStatus: Int] = [:]
