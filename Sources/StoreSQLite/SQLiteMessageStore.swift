@@ -42,13 +42,15 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
                                                Self.encodeHeaders(message.headers), at, at, at])
                 outcomes.append(.accepted(id: message.id))
             }
-            let accepted = zip(messages, outcomes).compactMap { message, outcome -> String? in
-                if case .accepted = outcome { return "\(message.id) \(message.correlationId)" } else { return nil }
+            let accepted = zip(messages, outcomes).compactMap { message, outcome -> NewMessage? in
+                if case .accepted = outcome { return message } else { return nil }
             }
-            if let first = messages.first(where: { accepted.first?.hasPrefix($0.id + " ") == true }) {
+            if let first = accepted.first {
                 try SQLiteAudit.append(db, [AuditEntry(
                     actor: "ingress", action: "messages.received", subject: first.id, correlationId: first.correlationId,
-                    detail: AuditDetail.object(["count": .int(accepted.count), "messages": .strings(accepted)]))], at: first.acceptedAt)
+                    detail: AuditDetail.object(["count": .int(accepted.count),
+                                                "messages": .strings(accepted.map { "\($0.id) \($0.correlationId)" })]))],
+                    at: first.acceptedAt)
             }
             return outcomes
         }

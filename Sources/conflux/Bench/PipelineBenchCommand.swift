@@ -78,7 +78,6 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         let elapsed = (clock.now - phaseStart).seconds
         let doneInWindow = await completed() - startCompleted
         let sinkInWindow = sink.requests - startSink
-        _ = sinkInWindow
         let accepted = counters.sent.load(ordering: .relaxed)
         print("")
         print("== sustained throughput (\(connections) senders, \(String(format: "%.1f", elapsed)) s)")
