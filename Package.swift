@@ -72,6 +72,11 @@ let package = Package(
         // Plugins' outbound calls: the per-plugin egress policy (from the catalog) in front of the HTTP client.
         .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", "Secrets", .product(name: "Yams", package: "Yams")]),
 
+        // The catalog: manifests, validation, the governance lifecycle, what each environment may run, folder hashes.
+        .target(name: "Catalog", dependencies: [
+            "Pipeline", "Egress", "Store", "LuaRuntime", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
+        ]),
+
         .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
@@ -86,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport", "Secrets",
+                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport", "Secrets", "Catalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -114,10 +119,11 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Pipeline", "Store"]),
         .testTarget(
             name: "ConfluxCLITests",
             dependencies: [
-                "LuaRuntime", "conflux", .product(name: "Logging", package: "swift-log"),
+                "LuaRuntime", "Catalog", "conflux", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

@@ -25,6 +25,10 @@ public enum EgressManifest {
         public let field: String
         public let message: String
         public var description: String { "\(file):\(line): \(field): \(message)" }
+
+        public init(file: String, line: Int, field: String, message: String) {
+            (self.file, self.line, self.field, self.message) = (file, line, field, message)
+        }
     }
 
     public struct Problems: Error, CustomStringConvertible {
@@ -71,6 +75,32 @@ public enum EgressManifest {
         if name?.isEmpty ?? true { problems.append(fail(top["name"] ?? root, "name", "missing (required): the plugin's name")) }
         var rules: [EgressRule] = []
         if let node = top["egress"] {
+            let parsed = Self.rules(node, fail: fail)
+            rules = parsed.rules
+            problems += parsed.problems
+        }
+        var secrets = Set<String>()
+        if let node = top["secrets"] {
+            if let list = node.sequence {
+                for (index, item) in list.enumerated() {
+                    guard let secretName = item.string, secretName.wholeMatch(of: /[a-z0-9][a-z0-9_.-]*(?:\/[a-z0-9][a-z0-9_.-]*)*/) != nil else {
+                        problems.append(fail(item, "secrets[\(index)]", "expected a secret name like odoo/api_key"))
+                        continue
+                    }
+                    secrets.insert(secretName)
+                }
+            } else {
+                problems.append(fail(node, "secrets", "expected a list of secret names"))
+            }
+        }
+        guard let name, problems.isEmpty else { return .failure(Problems(problems: problems)) }
+        return .success((name, EgressPolicy(rules: rules, secrets: secrets)))
+    }
+
+    /// The rules of an `egress:` list (origins, or mappings with `url`, `allow_private`, `rate_limit`, `circuit`).
+    public static func rules(_ node: Node, fail: (Node?, String, String) -> Problem) -> (rules: [EgressRule], problems: [Problem]) {
+        var rules: [EgressRule] = []
+        var problems: [Problem] = []
             if let list = node.sequence {
                 for (index, item) in list.enumerated() {
                     let field = "egress[\(index)]"
@@ -119,22 +149,6 @@ public enum EgressManifest {
             } else {
                 problems.append(fail(node, "egress", "expected a list of origins"))
             }
-        }
-        var secrets = Set<String>()
-        if let node = top["secrets"] {
-            if let list = node.sequence {
-                for (index, item) in list.enumerated() {
-                    guard let secretName = item.string, secretName.wholeMatch(of: /[a-z0-9][a-z0-9_.-]*(?:\/[a-z0-9][a-z0-9_.-]*)*/) != nil else {
-                        problems.append(fail(item, "secrets[\(index)]", "expected a secret name like odoo/api_key"))
-                        continue
-                    }
-                    secrets.insert(secretName)
-                }
-            } else {
-                problems.append(fail(node, "secrets", "expected a list of secret names"))
-            }
-        }
-        guard let name, problems.isEmpty else { return .failure(Problems(problems: problems)) }
-        return .success((name, EgressPolicy(rules: rules, secrets: secrets)))
+                return (rules, problems)
     }
 }

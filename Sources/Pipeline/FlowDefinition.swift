@@ -15,6 +15,11 @@ public struct FlowDefinition: Sendable, Equatable {
         public var orderingKey: String?
         /// How the partner proves a webhook is theirs; nil accepts any sender (development, a private network).
         public var auth: Auth? = nil
+        /// Which versions of the source plugin the flow accepts (`source.plugin: NAME@RANGE`).
+        public var requirement: VersionRequirement = .any
+
+        /// The source plugin as the flow names it, for the plugin directory.
+        public var reference: String { PluginReference(name: plugin, requirement: requirement).description }
     }
 
     /// Webhook authentication of a source: a scheme and the names of the secrets (in the vault) it checks against —
@@ -28,6 +33,7 @@ public struct FlowDefinition: Sendable, Equatable {
         public var toleranceSeconds: Int
     }
 
+    /// `mappings` and `connector` are plugin references: `NAME` or `NAME@RANGE`.
     public struct Route: Sendable, Equatable {
         public var event: String
         public var mappings: [String]
@@ -69,7 +75,7 @@ public struct FlowDefinition: Sendable, Equatable {
 
     /// Every plugin the flow runs: its source, the routes' mappings and connectors.
     public var plugins: [String] {
-        var names = [source.plugin]
+        var names = [source.reference]
         for route in routes { names += route.mappings + [route.connector] }
         return names
     }

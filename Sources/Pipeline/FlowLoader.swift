@@ -133,10 +133,19 @@ public enum FlowLoader {
             return values.count == sequence.count ? values : nil
         }
 
+        /// A plugin reference: `NAME` or `NAME@REQUIREMENT` (`clinic-webhook@^1.2`); `exists` answers for the whole
+        /// reference (the catalog checks that some version satisfies it).
         mutating func plugin(_ node: Node?, _ field: String, exists: (String) -> Bool) -> String? {
-            guard let name = string(node, field, pattern: pluginName, expected: "a plugin name (lower-case letters, digits, '-')") else { return nil }
-            if !exists(name) { problem(node, field, "no plugin '\(name)' in plugins/") ; return nil }
-            return name
+            guard let text = string(node, field, expected: "a plugin name (lower-case letters, digits, '-'), optionally @version or @range") else { return nil }
+            guard let reference = PluginReference(text) else {
+                problem(node, field, "expected a plugin name (lower-case letters, digits, '-'), optionally @version or @range like @1.2.0 or @^1.2, got '\(text)'")
+                return nil
+            }
+            if !exists(text) {
+                problem(node, field, reference.requirement == .any ? "no plugin '\(reference.name)'" : "no version of plugin '\(reference.name)' satisfies \(reference.requirement)")
+                return nil
+            }
+            return text
         }
 
         let pluginName = /[a-z][a-z0-9]*(?:-[a-z0-9]+)*/
@@ -167,9 +176,10 @@ public enum FlowLoader {
                     auth = self.auth(node)
                     authValid = auth != nil
                 }
-                if let plugin, let types, let maxBody, let headers, authValid {
-                    source = FlowDefinition.Source(plugin: plugin, contentTypes: types, maxBodyBytes: maxBody,
-                                                   idempotencyHeaders: headers, orderingKey: ordering, auth: auth)
+                if let plugin, let reference = PluginReference(plugin), let types, let maxBody, let headers, authValid {
+                    source = FlowDefinition.Source(plugin: reference.name, contentTypes: types, maxBodyBytes: maxBody,
+                                                   idempotencyHeaders: headers, orderingKey: ordering, auth: auth,
+                                                   requirement: reference.requirement)
                 }
             }
 
@@ -204,7 +214,7 @@ public enum FlowLoader {
 
             var schedules: [FlowDefinition.Schedule] = []
             if let node = top["schedules"] {
-                schedules = self.schedules(node, source: source?.plugin, connectors: Set(routes.map(\.connector)))
+                schedules = self.schedules(node, source: source?.reference, connectors: Set(routes.map(\.connector)))
             }
 
             let concurrency = top["concurrency"].map { integer($0, "concurrency", range: 1...256) } ?? 4
@@ -263,7 +273,7 @@ public enum FlowLoader {
                 if let text = string(fields["cron"], "\(field).cron", expected: "a cron expression like '0 2 * * *'") {
                     do { cron = try CronSchedule(text, timeZone: zone) } catch { problem(fields["cron"], "\(field).cron", error.message) }
                 }
-                var plugin = string(fields["plugin"], "\(field).plugin", pattern: pluginName, expected: "a plugin name")
+                var plugin = string(fields["plugin"], "\(field).plugin", expected: "a plugin reference")
                 if let name = plugin, name != source, !connectors.contains(name) {
                     problem(fields["plugin"], "\(field).plugin",
                             "'\(name)' is not this flow's source or one of its connectors (\(([source].compactMap { $0 } + connectors.sorted()).joined(separator: ", ")))")

@@ -40,7 +40,7 @@ public struct MessageProcessor: Sendable {
             decoded = try await call(run.plugin, run.hook, .json(message.body), context(nil), correlationId: message.correlationId)
         } else {
             producer = "\(flow.source.plugin).decode"
-            decoded = try await call(flow.source.plugin, "decode", .string(message.body), context(nil), correlationId: message.correlationId)
+            decoded = try await call(flow.source.reference, "decode", .string(message.body), context(nil), correlationId: message.correlationId)
         }
         guard let events = EventListScanner.scan(decoded) else {
             throw Failure(failureClass: .permanent, kind: "contract",

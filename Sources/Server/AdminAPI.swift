@@ -4,9 +4,10 @@ import LuaRuntime
 import Store
 
 /// The operator's API over the queue (JSON): the same operations as `conflux messages` and `conflux dlq`.
-/// Listens where the server listens (127.0.0.1 by default); role-bearing tokens arrive with the catalog's governance.
+/// Messages carry partners' payloads (PHI), so only operator tokens reach them once tokens are in use (AdminAccess).
 struct AdminAPI: Sendable {
     let store: any MessageStore
+    var access: AdminAccess = .open
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("api/messages") { request, _ in
@@ -32,9 +33,16 @@ struct AdminAPI: Sendable {
     /// Every admin call leaves an audit record (method, path, status); the changes it made are recorded by the store
     /// in their own transactions.
     private func audited(_ request: Request, _ handle: () async -> Response) async -> Response {
-        let response = await handle()
+        let response: Response
+        var actor = "admin-api"
+        switch await access.authorize(request, roles: [.operator], action: "read or change the queue") {
+        case .failure(let denied): response = denied.response
+        case .success(let principal):
+            if let principal { actor = "\(principal.name) (\(principal.role.rawValue) token \(principal.tokenId))" }
+            response = await handle()
+        }
         if let log = store as? any AuditLog {
-            try? await log.audit([AuditEntry(actor: "admin-api", action: "admin.request",
+            try? await log.audit([AuditEntry(actor: actor, action: "admin.request",
                                              subject: "\(request.method.rawValue) \(request.uri.path)",
                                              detail: AuditDetail.object(["status": .int(response.status.code)]))], at: Date())
         }

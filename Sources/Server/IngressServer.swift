@@ -22,9 +22,16 @@ public struct IngressServer: Sendable {
     public let authentication: SourceAuthentication?
     /// Plugins' outbound endpoints, for `GET /api/endpoints` and `GET /metrics`.
     public let endpoints: EndpointsReport
+    /// Who may use the admin API.
+    public let access: AdminAccess
+    /// The catalog routes; nil where the host serves no catalog.
+    public let catalog: CatalogHandlers?
 
     public init(flows: [FlowDefinition], store: any MessageStore, batcher: IngestBatcher, plugins: PluginDirectory? = nil,
-                authentication: SourceAuthentication? = nil, endpoints: EndpointsReport = .empty, logger: Logger) {
+                authentication: SourceAuthentication? = nil, endpoints: EndpointsReport = .empty, access: AdminAccess = .open,
+                catalog: CatalogHandlers? = nil, logger: Logger) {
+        self.access = access
+        self.catalog = catalog
         self.authentication = authentication
         self.endpoints = endpoints
         self.flows = Dictionary(uniqueKeysWithValues: flows.map { ($0.source.plugin, $0) })
@@ -44,7 +51,8 @@ public struct IngressServer: Sendable {
         }
         router.get("healthz") { _, _ in ErrorBody.json(.ok, #"{"status":"ok"}"#) }
         router.get("readyz") { _, _ in await self.readiness() }
-        AdminAPI(store: store).register(on: router)
+        AdminAPI(store: store, access: access).register(on: router)
+        if let catalog { CatalogAPI(handlers: catalog, access: access, audit: store as? any AuditLog).register(on: router) }
         EndpointsAPI(report: endpoints).register(on: router)
         return router
     }

@@ -90,6 +90,19 @@ enum SQLiteMigrations {
                 CREATE INDEX audit_by_time ON audit (at);
                 """)
         }
+        // Admin API tokens: only a hash of each token is kept; the token itself is shown once, when created.
+        migrator.registerMigration("v5-admin-tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE admin_tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    token_sha256 TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Egress
 import Foundation
 import HTTPTransport
@@ -19,13 +20,13 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Prints 'listening on http://HOST:PORT' once the port is open. SIGTERM or SIGINT stops gracefully."
     )
 
-    @Option(help: "Environment: dev, staging or production.") var env = "dev"
+    @Option(help: "Environment: dev, staging or production (production runs only approved catalog entries at their approved hash; dev and staging hot-reload plugins/ and catalog/).") var env = "dev"
     @Option(help: "Data directory (the queue's SQLite file lives here).") var data: String
     @Option(help: "Port (0 picks a free one).") var port = 8080
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Folder of flow files (default: the project's catalog/flows).") var flows: String?
     @Option(help: "Folder of plugins (default: the project's plugins).") var plugins: String?
-    @Option(help: "Folder of plugin manifests, whose egress lists say which hosts each plugin may call (default: the project's catalog).")
+    @Option(help: "Folder of catalog manifests: which plugin versions run, their egress lists and approvals (default: the project's catalog).")
     var catalog: String?
     @Option(help: "Seconds a worker holds a message before another may take it (heartbeats extend it).") var leaseSeconds = 30.0
 
@@ -38,28 +39,25 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = CLILogging.logger("conflux.serve")
         let layout = try ProjectLayout.locate()
+        let environment = RuntimeEnvironment(rawValue: env) ?? .dev
         let pluginsDirectory = plugins.map { URL(fileURLWithPath: $0) } ?? layout.plugins
         let flowsDirectory = flows.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog/flows")
+        let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
+        // Each entry is judged on its own: one refused (unapproved, tampered, invalid) does not stop the others.
+        let runtime = CatalogRuntime(environment: environment, projectRoot: layout.root, catalogDirectory: catalogDirectory, logger: logger)
         let definitions: [FlowDefinition]
         do {
-            definitions = try FlowLoader.load(directory: flowsDirectory) { name in
-                FileManager.default.fileExists(atPath: pluginsDirectory.appendingPathComponent(name).appendingPathComponent(Plugin.entryFileName).path)
-            }
+            definitions = runtime.runnable(try FlowLoader.load(directory: flowsDirectory) {
+                runtime.pluginExists($0, pluginsDirectory: pluginsDirectory)
+            }, logger: logger)
         } catch {
             throw CLIError("invalid flows:\n\(error)")
         }
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try SQLiteMessageStore(path: URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path)
         let secretRecords = try SQLiteSecretRecords(path: store.path)
+        let tokens = try SQLiteAdminTokens(path: store.path)
         let limits = try layout.profile(env).limits
-        let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
-        let egress: [String: EgressPolicy]
-        let phiFields: [String: Set<String>]
-        do {
-            egress = try EgressManifest.load(directory: catalogDirectory)
-            phiFields = try DataClassManifest.load(directory: catalogDirectory)
-        } catch {
-            throw CLIError("invalid catalog manifests:\n\(error)")
-        }
         // One HTTP client for every plugin: connections to a partner are kept alive and shared.
         let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: 32))
         defer { client.shutdown() }
@@ -68,9 +66,15 @@ struct ServeCommand: AsyncParsableCommand {
         let vault = Result { try MasterKey.load(keyFile: keyFile) }.map {
             SecretVault(records: secretRecords, key: $0)
         }
-        let gateway = EgressGateway(client: client, policies: egress) { name in try await vault.get().reveal(name) }
-        let plugins = PluginDirectory(folder: pluginsDirectory, limits: limits, http: gateway, phiFields: phiFields,
-                                      audit: store, logger: CLILogging.logger("conflux.plugins"))
+        let gateway = EgressGateway(client: client, policies: runtime.policies) { name in try await vault.get().reveal(name) }
+        let plugins = PluginDirectory(specs: runtime.specs, fallbackFolder: environment.allowsUncataloged ? pluginsDirectory : nil,
+                                      refusals: runtime.refusals, limits: limits, http: gateway, audit: store,
+                                      logger: CLILogging.logger("conflux.plugins"))
+        let reloader = PluginReloader(projectRoot: layout.root, catalogDirectory: catalogDirectory, pluginsFolder: pluginsDirectory,
+                                      environment: environment, directory: plugins, egress: gateway.endpoints, limits: limits, audit: store,
+                                      logger: CLILogging.logger("conflux.reload"))
+        await reloader.started(with: runtime.catalog, refusals: runtime.refusals)
+        let governance = Governance(projectRoot: layout.root, catalogDirectory: catalogDirectory, audit: store)
         let workers = PipelineWorkers(
             flows: definitions, store: store, plugins: plugins,
             owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())", leaseDuration: leaseSeconds,
@@ -80,8 +84,20 @@ struct ServeCommand: AsyncParsableCommand {
         let server = IngressServer(flows: definitions, store: store, batcher: batcher, plugins: plugins,
                                    authentication: authentication,
                                    endpoints: EndpointsReport(json: gateway.endpoints.json, metrics: gateway.endpoints.prometheusText),
+                                   access: AdminAccess(tokens: tokens, requireTokens: environment == .production),
+                                   catalog: runtime.handlers(reloader: reloader, governance: governance, pluginsDirectory: pluginsDirectory),
                                    logger: logger)
         let scheduler = FlowScheduler(flows: definitions, logger: CLILogging.logger("conflux.scheduler")) { try await batcher.submit($0) }
+        var services: [any Service] = [workers, scheduler]
+        if environment.hotReloads {
+            do {
+                let watcher = try DirectoryWatcher(folders: [pluginsDirectory, catalogDirectory])
+                services.append(CatalogWatchService(watcher: watcher, reloader: reloader))
+                logger.info("hot reload on: watching plugins and catalog", metadata: ["plugins": "\(pluginsDirectory.path)", "catalog": "\(catalogDirectory.path)"])
+            } catch {
+                logger.error("hot reload off: cannot watch the folders", metadata: ["error": "\(error)"])
+            }
+        }
         let app = Application(
             router: server.router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "conflux"),
@@ -99,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("serving", metadata: ["env": "\(env)", "flows": "\(definitions.map(\.name))", "data": "\(data)"])
         // One service group: SIGTERM/SIGINT stop the HTTP server and the workers together; workers finish what they
         // hold, then the process exits 0.
-        let group = ServiceGroup(configuration: .init(services: [app, workers, scheduler], gracefulShutdownSignals: [.sigterm, .sigint],
+        let group = ServiceGroup(configuration: .init(services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
         try await group.run()
     }
