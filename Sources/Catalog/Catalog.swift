@@ -28,9 +28,12 @@ public struct Catalog: Sendable {
     public var errors: [CatalogProblem] { problems.filter { $0.severity == .error } }
     public var warnings: [CatalogProblem] { problems.filter { $0.severity == .warning } }
 
-    /// Loads `directory` (default: `catalog/` under the project root) and checks it whole.
+    /// Loads `directory` (default: `catalog/` under the project root) and checks it whole. Entries' paths are relative
+    /// to the catalog folder's parent — the project the catalog describes — so a catalog elsewhere (a test's, a
+    /// deployment's) names its own plugins.
     public static func load(projectRoot: URL, directory: URL? = nil) -> Catalog {
-        let directory = directory ?? projectRoot.appendingPathComponent("catalog")
+        let directory = (directory ?? projectRoot.appendingPathComponent("catalog")).standardizedFileURL
+        let projectRoot = directory.deletingLastPathComponent()
         var catalog = Catalog(projectRoot: projectRoot, directory: directory, entries: [], secrets: [], problems: [], hashes: [:])
         let files = ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
             .filter { ["yaml", "yml"].contains($0.pathExtension) && $0.lastPathComponent != secretInventoryFile }

@@ -232,7 +232,7 @@ extension CatalogReport {
             if !failures.isEmpty {
                 h += #"<table class="failures"><caption>Failing tests</caption><thead><tr><th scope="col">Test</th><th scope="col">Location</th><th scope="col">Message</th></tr></thead><tbody>"#
                 for failure in failures {
-                    h += "<tr><td>\(esc(failure.name))</td><td><code>\(esc(failure.location ?? "—"))</code></td><td><pre>\(esc(failure.message ?? "failed"))</pre></td></tr>"
+                    h += "<tr><td>\(esc(failure.name))</td><td><code>\(esc(failure.location.map(review.relative) ?? "—"))</code></td><td><pre>\(esc(failure.message ?? "failed"))</pre></td></tr>"
                 }
                 h += "</tbody></table>\n"
             }

@@ -133,7 +133,7 @@ extension CatalogReport {
             var m = (report.failed > 0 ? "**\(CatalogReport.testSummary(report))**" : CatalogReport.testSummary(report)) + "\n\n"
             let failures = report.results.filter { $0.status == .failed }
             if !failures.isEmpty {
-                m += table(["Failing test", "Location", "Message"], failures.map { [md($0.name), md($0.location ?? "—"), md($0.message ?? "failed")] })
+                m += table(["Failing test", "Location", "Message"], failures.map { [md($0.name), md($0.location.map(review.relative) ?? "—"), md($0.message ?? "failed")] })
             }
             let pending = report.results.filter { $0.status == .pending }
             if !pending.isEmpty { m += "Pending:\n\n" + pending.map { "- \(md($0.name))\n" }.joined() + "\n" }

@@ -93,6 +93,13 @@ extension CatalogReport {
         /// Problems of manifests that did not load, and of files that are not entries (the secret inventory).
         let otherProblems: [CatalogProblem]
         let secretOwners: [String: String]
+        /// Prefixes stripped from test locations, so paths read relative to the project like the manifests' own.
+        let projectPrefixes: [String]
+
+        func relative(_ location: String) -> String {
+            for prefix in projectPrefixes where location.hasPrefix(prefix) { return String(location.dropFirst(prefix.count)) }
+            return location
+        }
 
         var awaiting: [EntryReview] { entries.filter { $0.manifest.status == .submitted } }
         var refused: [EntryReview] { entries.filter { $0.refusal != nil } }
@@ -131,7 +138,10 @@ extension CatalogReport {
             errorCount = catalog.errors.count
             warningCount = catalog.warnings.count
             otherProblems = catalog.problems.filter { $0.entry.map { !loaded.contains($0) } ?? true }
-                .sorted { ($0.file, $0.line, $0.field) < ($1.file, $1.line, $1.field) }
+                .sorted { ($0.file, $0.severity == .error ? 0 : 1, $0.line, $0.field) < ($1.file, $1.severity == .error ? 0 : 1, $1.line, $1.field) }
+            let root = catalog.projectRoot.standardizedFileURL
+            projectPrefixes = Array(Set([root.path, root.resolvingSymlinksInPath().path].map { $0.hasSuffix("/") ? $0 : $0 + "/" }))
+                .sorted { $0.count > $1.count }
             secretOwners = Dictionary(catalog.secrets.map { ($0.name, $0.owner) }, uniquingKeysWith: { first, _ in first })
         }
     }

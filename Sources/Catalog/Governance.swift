@@ -86,7 +86,7 @@ public struct Governance: Sendable {
         guard let hash = catalog.hashes[id] else { throw GovernanceError(code: .invalidEntry, description: "cannot hash \(manifest.entry)") }
         let decision = Manifest.Decision(decision: action.decision, reviewer: by, at: at, reason: reason, sha256: hash.sha256,
                                          manifestSHA256: manifest.contentSHA256, files: action == .approve || action == .submit ? hash.files : [:])
-        let file = projectRoot.appendingPathComponent(manifest.file)
+        let file = catalog.projectRoot.appendingPathComponent(manifest.file)
         guard let original = try? String(contentsOf: file, encoding: .utf8) else {
             throw GovernanceError(code: .writeFailed, description: "cannot read \(manifest.file)")
         }

@@ -192,11 +192,12 @@ public enum FlowLoader {
                         guard let route = mapping(item, field, allowed: ["event", "mappings", "connector"], required: ["event", "connector"]) else { continue }
                         let event = string(route["event"], "\(field).event", pattern: eventName, expected: "an event type like appointment.completed")
                         let mappings = route["mappings"].map { node -> [String]? in
-                            guard let list = strings(node, "\(field).mappings", expected: "plugin names") else { return nil }
-                            for (i, name) in list.enumerated() where !pluginExists(name) {
-                                problem(node.sequence?[i], "\(field).mappings[\(i)]", "no plugin '\(name)' in plugins/")
+                            guard let sequence = node.sequence, !sequence.isEmpty else {
+                                problem(node, "\(field).mappings", "expected a non-empty list of plugin names")
+                                return nil
                             }
-                            return list
+                            let list = sequence.enumerated().compactMap { i, item in plugin(item, "\(field).mappings[\(i)]", exists: pluginExists) }
+                            return list.count == sequence.count ? list : nil
                         } ?? []
                         let connector = plugin(route["connector"], "\(field).connector", exists: pluginExists)
                         if let event, events.contains(event) {

@@ -17,8 +17,7 @@ import FoundationNetworking
               return http.request{ url = "\(origin)/invoices", timeout_ms = 2000 }.status
             end }
             """)
-        try server.write("catalog/sink.yaml", """
-            name: sink
+        try server.writeManifest("sink", kind: "connector", extra: """
             egress:
               - url: \(origin)
                 allow_private: true
@@ -29,7 +28,7 @@ import FoundationNetworking
         try server.start()
 
         let before = try await Self.fetch(server.port, "/api/endpoints")
-        #expect(before.text == #"{"endpoints":[{"plugin":"sink","origin":"\#(origin)","state":"closed","failures":0,"requests":0,"opened_at":null,"rate_limit":{"per_second":5,"burst":10,"tokens":10}}]}"#)
+        #expect(before.text == #"{"endpoints":[{"plugin":"sink@1.0.0","origin":"\#(origin)","state":"closed","failures":0,"requests":0,"opened_at":null,"rate_limit":{"per_second":5,"burst":10,"tokens":10}}]}"#)
 
         let event = Data(#"{"id":"e1","type":"appointment.completed","data":{"appointment_id":"APT-1"}}"#.utf8)
         #expect(try await server.post("/ingest/clinic-webhook", contentType: "application/json", body: event).status == 202)
@@ -54,9 +53,9 @@ import FoundationNetworking
         let metrics = try await Self.fetch(server.port, "/metrics")
         #expect(metrics.contentType?.hasPrefix("text/plain; version=0.0.4") == true)
         let lines = metrics.text.split(separator: "\n").map(String.init)
-        #expect(lines.contains(#"conflux_circuit_state{plugin="sink",origin="\#(origin)"} 2"#))
-        #expect(lines.contains(#"conflux_egress_requests_total{plugin="sink",origin="\#(origin)",outcome="failure"} 1"#))
-        #expect(lines.contains(#"conflux_egress_requests_total{plugin="sink",origin="\#(origin)",outcome="circuit_open"} 1"#))
+        #expect(lines.contains(#"conflux_circuit_state{plugin="sink@1.0.0",origin="\#(origin)"} 2"#))
+        #expect(lines.contains(#"conflux_egress_requests_total{plugin="sink@1.0.0",origin="\#(origin)",outcome="failure"} 1"#))
+        #expect(lines.contains(#"conflux_egress_requests_total{plugin="sink@1.0.0",origin="\#(origin)",outcome="circuit_open"} 1"#))
         #expect(server.stop() == 0)
     }
 

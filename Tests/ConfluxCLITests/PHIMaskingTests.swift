@@ -6,8 +6,9 @@ import Testing
     @Test func markedFieldsAreMaskedInLogsAndErrors() async throws {
         let server = try ServerProcess()
         #expect(server.stop() == 0)
-        try server.write("catalog/passthrough.yaml", "name: passthrough\nphi_fields: [family_name, given_name, mrn]\n")
-        try server.write("catalog/sink.yaml", "name: sink\nphi_fields: [family_name, given_name, mrn]\n")
+        let data = "data:\n  classes: [phi]\n  fields: [appointment_id]\n  masked: [family_name, given_name, mrn]\n"
+        try server.writeManifest("passthrough", kind: "mapping", extra: data)
+        try server.writeManifest("sink", kind: "connector", extra: data)
         try server.write("plugins/passthrough/plugin.lua", """
             local log = require("log")
             return { kind = "mapping", map = function(event)

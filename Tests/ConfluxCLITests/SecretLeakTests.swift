@@ -40,8 +40,8 @@ import Testing
         #expect(initKey.status == 0, "\(initKey.stderr)")
         let set = try ConfluxBinary.run(["secrets", "set", "partner/token", "--data", data], stdin: Data((Self.value + "\n").utf8))
         #expect(set.status == 0, "\(set.stderr)")
-        try server.write("catalog/sink.yaml", """
-            name: sink
+        try server.writeSecretInventory(["partner/token"])
+        try server.writeManifest("sink", kind: "connector", extra: """
             egress:
               - url: http://127.0.0.1:\(partnerPort)
                 allow_private: true
@@ -98,7 +98,7 @@ import Testing
         #expect(server.stop() == 0)
         _ = try ConfluxBinary.run(["secrets", "init-key", "--data", server.dataDirectory])
         _ = try ConfluxBinary.run(["secrets", "set", "other/token", "--data", server.dataDirectory], stdin: Data("x".utf8))
-        try server.write("catalog/sink.yaml", "name: sink\negress:\n  - url: http://127.0.0.1:9\n    allow_private: true\n")
+        try server.writeManifest("sink", kind: "connector", extra: "egress:\n  - url: http://127.0.0.1:9\n    allow_private: true\n")
         try server.write("plugins/sink/plugin.lua", """
             local http = require("http")
             return { kind = "connector", deliver = function(op, ctx)

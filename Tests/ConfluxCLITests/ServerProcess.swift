@@ -79,6 +79,28 @@ final class ServerProcess: @unchecked Sendable {
         try Data(text.utf8).write(to: url)
     }
 
+    /// Writes a complete catalog manifest `catalog/NAME-VERSION.yaml` for `plugins/NAME` (status draft: dev and
+    /// staging run it); `extra` is more YAML at the top level (egress, secrets, data, …).
+    func writeManifest(_ name: String, kind: String, version: String = "1.0.0", extra: String = "") throws {
+        try write("catalog/\(name)-\(version).yaml", """
+            name: \(name)
+            kind: \(kind)
+            version: \(version)
+            owner: Test Owner <owner@tests.example>
+            team: tests
+            description: \(name) for a test
+            entry: plugins/\(name)
+            sla: { latency_p95_ms: 100 }
+            status: draft
+
+            """ + extra + "\n")
+    }
+
+    /// Declares secrets in `catalog/secrets.yaml`, so manifests may name them.
+    func writeSecretInventory(_ names: [String]) throws {
+        try write("catalog/secrets.yaml", "secrets:\n" + names.map { "  - { name: \($0), owner: ops@tests.example }\n" }.joined())
+    }
+
     /// Starts `conflux serve` on a free port and waits for its "listening on" line.
     func start() throws {
         process = Process()

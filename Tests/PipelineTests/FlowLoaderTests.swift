@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("connector: odoo", "connector: odo", "12: routes[0].connector: no plugin 'odo' in plugins/"),
+        ("connector: odoo", "connector: odo", "12: routes[0].connector: no plugin 'odo'"),
         ("concurrency: 8", "concurency: 8", "13: concurency: unknown key"),
         ("max_attempts: 5", "max_attempts: 0", "15: retry.max_attempts: expected an integer between 1 and 100"),
         ("event: appointment.completed", "event: Completed", "10: routes[0].event: expected an event type"),
