@@ -360,6 +360,7 @@ extension CatalogReport {
         table.counts{width:auto}
         table.counts td{text-align:center;font-weight:600}
         table.sla{width:auto}
+        table.sla th{white-space:nowrap}
         .cards{display:flex;flex-wrap:wrap;gap:.75rem;list-style:none;padding:0;margin:.5rem 0 1rem}
         .card{border:1px solid var(--line);border-radius:8px;padding:.5rem .9rem;min-width:9.5rem;color:var(--muted)}
         .card .n{display:block;font-size:1.7rem;font-weight:700;color:var(--fg);line-height:1.2}
@@ -387,12 +388,13 @@ extension CatalogReport {
         .kind{font-size:.85rem;font-weight:400;color:var(--muted)}
         .decision,.entry{border:1px solid var(--line);border-radius:8px;padding:.25rem 1.25rem 1rem;margin:1rem 0}
         .entry{margin:1.5rem 0}
+        [id]{scroll-margin-top:3.5rem}
         .entry>h3{font-size:1.3rem}
         .description{font-size:1.02rem}
         .facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.75rem 0}
         .facts dt{font-weight:600;color:var(--muted)}
         .facts dd{margin:0;overflow-wrap:anywhere}
-        .columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:0 1.5rem}
+        .columns{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:0 2rem}
         .columns ul{margin:.2rem 0 .5rem;padding-left:1.2rem}
         .changes li.modified::marker{content:"~ "}
         .changes li.added::marker{content:"+ "}

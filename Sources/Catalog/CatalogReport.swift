@@ -165,8 +165,10 @@ extension CatalogReport {
                 points.append("\(tests.failed) of \(count(total, "test")) fail")
             } else if total == 0 {
                 points.append("No tests ran")
+            } else if tests.passed == 0 {
+                points.append("No test passes yet: \(count(tests.pending, "test")) pending")
             } else {
-                points.append("All \(count(tests.passed, "test")) pass" + (tests.pending > 0 ? " (\(tests.pending) pending)" : ""))
+                points.append((tests.passed == 1 ? "Its 1 test passes" : "All \(tests.passed) tests pass") + (tests.pending > 0 ? " (\(tests.pending) pending)" : ""))
             }
         } else if manifest.kind != .flow {
             points.append("Tests were not run for this report")

@@ -19,6 +19,13 @@ public enum FlowLoader {
 
     /// Loads every flow in `directory`. `pluginExists` answers whether a plugin folder of that name exists.
     public static func load(directory: URL, pluginExists: (String) -> Bool) throws(Problems) -> [FlowDefinition] {
+        let (flows, problems) = loadEach(directory: directory, pluginExists: pluginExists)
+        if !problems.isEmpty { throw Problems(problems: problems) }
+        return flows
+    }
+
+    /// Every flow that loads, and the problems of those that do not (production serves the good ones and names the rest).
+    public static func loadEach(directory: URL, pluginExists: (String) -> Bool) -> (flows: [FlowDefinition], problems: [Problem]) {
         let files = ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
             .filter { ["yaml", "yml"].contains($0.pathExtension) }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
@@ -48,8 +55,8 @@ public enum FlowLoader {
             }
             seenSources[flow.source.plugin] = flow.file
         }
-        if !problems.isEmpty { throw Problems(problems: problems) }
-        return flows
+        let broken = Set(problems.map(\.file))
+        return (flows.filter { !broken.contains($0.file) }, problems)
     }
 
     static func displayPath(_ url: URL) -> String {

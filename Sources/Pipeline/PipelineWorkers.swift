@@ -25,6 +25,8 @@ public final class PipelineWorkers: Service {
     }
 
     public func run() async throws {
+        // A service that returns ends the server's service group: with no flow to serve (all refused), wait for shutdown.
+        guard !workers.isEmpty else { return try await gracefulShutdown() }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 for worker in workers { group.addTask { await worker.run() } }

@@ -130,7 +130,9 @@ final class ServerProcess: @unchecked Sendable {
             usleep(20_000)
         }
         process.terminate()
-        throw Failure(description: "conflux serve did not start: \(String(describing: try? String(contentsOf: output, encoding: .utf8)))")
+        let log = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw Failure(description: "conflux serve did not start: \(String(describing: try? String(contentsOf: output, encoding: .utf8)))\n"
+                      + log.split(separator: "\n").suffix(15).joined(separator: "\n"))
     }
 
     /// SIGKILL: no chance to flush or release anything.
@@ -179,6 +181,15 @@ final class ServerProcess: @unchecked Sendable {
         if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
+        return try await send(request)
+    }
+
+    /// Any method, with headers (an admin token) and a body.
+    func request(_ method: String, _ path: String, token: String? = nil, body: Data? = nil) async throws -> Reply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body { request.httpBody = body; request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         return try await send(request)
     }
 

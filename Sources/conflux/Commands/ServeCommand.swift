@@ -45,14 +45,15 @@ struct ServeCommand: AsyncParsableCommand {
         let catalogDirectory = catalog.map { URL(fileURLWithPath: $0) } ?? layout.root.appendingPathComponent("catalog")
         // Each entry is judged on its own: one refused (unapproved, tampered, invalid) does not stop the others.
         let runtime = CatalogRuntime(environment: environment, projectRoot: layout.root, catalogDirectory: catalogDirectory, logger: logger)
-        let definitions: [FlowDefinition]
-        do {
-            definitions = runtime.runnable(try FlowLoader.load(directory: flowsDirectory) {
-                runtime.pluginExists($0, pluginsDirectory: pluginsDirectory)
-            }, logger: logger)
-        } catch {
-            throw CLIError("invalid flows:\n\(error)")
+        let (loadedFlows, flowProblems) = FlowLoader.loadEach(directory: flowsDirectory) { runtime.pluginExists($0, pluginsDirectory: pluginsDirectory) }
+        if !flowProblems.isEmpty {
+            // A developer fixes a broken flow before anything runs; production serves the flows that are fine.
+            guard environment == .production else { throw CLIError("invalid flows:\n" + flowProblems.map(\.description).joined(separator: "\n")) }
+            for problem in flowProblems {
+                logger.error("refusing flow; the others keep serving", metadata: ["at": "\(problem.file):\(problem.line)", "reason": "\(problem.field): \(problem.message)"])
+            }
         }
+        let definitions = runtime.runnable(loadedFlows, logger: logger)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try SQLiteMessageStore(path: URL(fileURLWithPath: data).appendingPathComponent("conflux.sqlite").path)
         let secretRecords = try SQLiteSecretRecords(path: store.path)
