@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the runtime (figures for the issue notes; not tests).",
-        subcommands: [Map.self, Pool.self, Sleep.self, PipelineBenchCommand.self, HTTPBenchCommand.self]
+        subcommands: [Map.self, Pool.self, Sleep.self, PipelineBenchCommand.self, HTTPBenchCommand.self, ReloadBenchCommand.self]
     )
 
     struct Map: AsyncParsableCommand {
