@@ -37,7 +37,9 @@ import Testing
             #expect(error?.code == .connectTimeout)
             #expect(error?.isRetryable == true)
             #expect(elapsed >= .milliseconds(290))
-            #expect(elapsed < .milliseconds(4_000)) // loose: the suite runs in parallel on two cores
+            // Loose: the suite (and a headless Chromium) run in parallel on two cores; the code above already tells a
+            // connect timeout from the 5 s overall one.
+            #expect(elapsed < .milliseconds(4_900))
         }
         withExtendedLifetime(listener) {}
     }
