@@ -109,11 +109,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "EgressTests",
-            dependencies: ["Egress", "HTTPTransport", "LuaRuntime", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["Egress", "HTTPTransport", "LuaRuntime", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -125,6 +127,7 @@ let package = Package(
             dependencies: [
                 "LuaRuntime", "Catalog", "conflux", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

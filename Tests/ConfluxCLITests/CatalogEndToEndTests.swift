@@ -10,7 +10,7 @@ import Testing
     final class Sink: Sendable {
         let deliveries = Mutex<[(key: String, version: String)]>([])
 
-        func start() async throws -> (Int, Task<Void, any Error>) {
+        func start() async throws -> (Int, Task<Void, Never>) {
             let router = Router()
             router.post("deliver") { request, _ -> Response in
                 var request = request
@@ -19,12 +19,7 @@ import Testing
                 self.deliveries.withLock { $0.append(("\(object["key"] ?? "?")", "\(object["version"] ?? "?")")) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: "{}")))
             }
-            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                  onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-            let task = Task { try await app.runService() }
-            var ports = stream.makeAsyncIterator()
-            return (await ports.next() ?? 0, task)
+            return await startLocalServer(router)
         }
     }
 

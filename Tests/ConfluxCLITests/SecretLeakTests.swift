@@ -13,19 +13,14 @@ import Testing
     final class Partner: Sendable {
         let seen = Mutex<[String]>([])
 
-        func start() async throws -> (Int, Task<Void, any Error>) {
+        func start() async throws -> (Int, Task<Void, Never>) {
             let router = Router()
             router.post("charge") { request, _ -> Response in
                 let auth = request.headers[.authorization] ?? ""
                 self.seen.withLock { $0.append(auth) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"ok":true}"#)))
             }
-            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                                  onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-            let task = Task { try await app.runService() }
-            var ports = stream.makeAsyncIterator()
-            return (await ports.next() ?? 0, task)
+            return await startLocalServer(router)
         }
     }
 

@@ -177,7 +177,7 @@ import Testing
                 #expect(error.kind == .runtime)
                 #expect(error.retryable == true)
                 #expect(error.message.contains("timed out"), "\(error.message)")
-                #expect(elapsed < .seconds(1), "took \(elapsed)")
+                #expect(elapsed < .milliseconds(1_800), "took \(elapsed)") // /slow answers at 2 s; loose for a loaded machine
             }
         }
     }

@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceLifecycle
 import Logging
 import Synchronization
 
@@ -101,15 +102,23 @@ enum PartnerServer {
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
             logger: logger)
+        // Stopped by a graceful shutdown, not by cancelling its task (see swift-nio #2813: a just-accepted connection
+        // dropped by cancellation traps).
+        let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
+                try await services.run()
                 return nil
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next(), port > 0 else { throw FixtureError("the partner server did not start") }
-            defer { group.cancelAll() }
-            return try await body(port)
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await body(port)) } catch { outcome = .failure(error) }
+            await services.triggerGracefulShutdown()
+            group.addTask { try? await Task.sleep(for: .seconds(5)); return nil }
+            _ = try? await group.next()
+            group.cancelAll()
+            return try outcome.get()
         }
     }
 }

