@@ -43,6 +43,8 @@ enum ManifestWriter {
         return out
     }
 
+    /// Not `JSONText.string`: YAML also folds NEL (U+0085), U+2028 and U+2029 as line breaks inside a double-quoted
+    /// scalar and strips a BOM, so those are escaped here too, or a reviewer's text would come back changed.
     static func quote(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
