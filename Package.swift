@@ -77,6 +77,9 @@ let package = Package(
             "Pipeline", "Egress", "Store", "LuaRuntime", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Yams", package: "Yams"),
         ]),
 
+        // Healthcare wire formats parsed strictly in Swift (X12 5010 today), with errors naming segment and element.
+        .target(name: "Formats"),
+
         .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
@@ -121,6 +124,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Pipeline", "Store"]),
         .testTarget(
             name: "ConfluxCLITests",
