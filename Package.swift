@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "StoreSQLite", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Store"]),
         .testTarget(name: "WebhookAuthTests", dependencies: ["WebhookAuth"]),
-        .testTarget(name: "FormatsTests", dependencies: ["Formats"]),
+        .testTarget(name: "FormatsTests", dependencies: ["Formats"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Pipeline", "Store"]),
         .testTarget(
             name: "ConfluxCLITests",

@@ -3,8 +3,7 @@ import Testing
 @testable import Formats
 
 @Suite struct X12ParserTests {
-    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/samples/x12")
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/x12")
 
     func sample(_ name: String) throws -> String { try String(contentsOf: Self.samples.appendingPathComponent(name), encoding: .utf8) }
 
