@@ -46,7 +46,7 @@ public struct FolderHash: Sendable, Equatable {
         return hex(SHA256.hash(data: data))
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    public static func hex(_ digest: SHA256.Digest) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 
     /// What changed from `old` (a decision's file list) to this: paths added, removed and modified.
     public func changes(since old: [String: String]) -> (added: [String], removed: [String], modified: [String]) {

@@ -33,20 +33,7 @@ struct AdminAPI: Sendable {
     /// Every admin call leaves an audit record (method, path, status); the changes it made are recorded by the store
     /// in their own transactions.
     private func audited(_ request: Request, _ handle: () async -> Response) async -> Response {
-        let response: Response
-        var actor = "admin-api"
-        switch await access.authorize(request, roles: [.operator], action: "read or change the queue") {
-        case .failure(let denied): response = denied.response
-        case .success(let principal):
-            if let principal { actor = "\(principal.name) (\(principal.role.rawValue) token \(principal.tokenId))" }
-            response = await handle()
-        }
-        if let log = store as? any AuditLog {
-            try? await log.audit([AuditEntry(actor: actor, action: "admin.request",
-                                             subject: "\(request.method.rawValue) \(request.uri.path)",
-                                             detail: AuditDetail.object(["status": .int(response.status.code)]))], at: Date())
-        }
-        return response
+        await access.guarded(request, roles: [.operator], action: "read or change the queue", audit: store as? any AuditLog) { _ in await handle() }
     }
 
     private func list(_ request: Request, status: MessageStatus?) async -> Response {

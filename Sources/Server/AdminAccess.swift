@@ -43,4 +43,21 @@ public struct AdminAccess: Sendable {
     }
 
     struct AccessDenied: Error { let response: Response }
+
+    /// Authorizes the call, runs it, and leaves an `admin.request` audit record naming the caller (the token's holder
+    /// and role) and the status answered — refusals included.
+    func guarded(_ request: Request, roles: Set<AdminRole>, action: String, audit: (any AuditLog)?,
+                 _ handle: (AdminPrincipal?) async -> Response) async -> Response {
+        let response: Response
+        var actor = "admin-api"
+        switch await authorize(request, roles: roles, action: action) {
+        case .failure(let denied): response = denied.response
+        case .success(let principal):
+            if let principal { actor = "\(principal.name) (\(principal.role.rawValue) token \(principal.tokenId))" }
+            response = await handle(principal)
+        }
+        try? await audit?.audit([AuditEntry(actor: actor, action: "admin.request", subject: "\(request.method.rawValue) \(request.uri.path)",
+                                            detail: AuditDetail.object(["status": .int(response.status.code)]))], at: Date())
+        return response
+    }
 }

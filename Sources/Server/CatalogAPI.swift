@@ -86,19 +86,8 @@ struct CatalogAPI: Sendable {
         }
     }
 
-    /// Authorizes, runs, and leaves an audit record naming the caller.
     private func guarded(_ request: Request, roles: Set<AdminRole>, action: String,
                          _ handle: (AdminPrincipal?) async -> Response) async -> Response {
-        let response: Response
-        var actor = "admin-api"
-        switch await access.authorize(request, roles: roles, action: action) {
-        case .failure(let denied): response = denied.response
-        case .success(let principal):
-            if let principal { actor = "\(principal.name) (\(principal.role.rawValue) token \(principal.tokenId))" }
-            response = await handle(principal)
-        }
-        try? await audit?.audit([AuditEntry(actor: actor, action: "admin.request", subject: "\(request.method.rawValue) \(request.uri.path)",
-                                            detail: AuditDetail.object(["status": .int(response.status.code)]))], at: Date())
-        return response
+        await access.guarded(request, roles: roles, action: action, audit: audit, handle)
     }
 }

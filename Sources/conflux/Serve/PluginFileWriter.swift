@@ -32,7 +32,7 @@ enum PluginFileWriter {
         } catch {
             return failure(500, "write_failed", "cannot write \(path): \(error)")
         }
-        let hash = SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
+        let hash = FolderHash.hex(SHA256.hash(data: Data(bytes)))
         return (202, JSONText.object([("plugin", JSONText.string(id)), ("path", JSONText.string(path)), ("sha256", JSONText.string(hash)),
                                       ("note", JSONText.string("written; the hot reload validates, tests and swaps it (see GET /api/catalog/status)"))]))
     }
