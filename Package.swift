@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "LuaRuntime",
             dependencies: [
-                "CLuaShim",
+                "CLuaShim", "Formats",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -70,6 +70,9 @@ public struct Manifest: Sendable, Equatable {
     public var secrets: [String]
     public var events: Events
     public var dependsOn: [PluginReference]
+    /// The `config:` block (settings the plugin reads as `ctx.config`: a partner's URL, database, protocol) as JSON
+    /// text; nil when absent. Part of what is approved, like egress: it decides where data goes.
+    public var config: String?
     public var status: Status
     public var approvals: [Decision]
     /// sha256 of the manifest text without its status and approvals blocks.

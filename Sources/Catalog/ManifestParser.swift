@@ -1,6 +1,7 @@
 import Egress
 import Crypto
 import Foundation
+import LuaRuntime
 import Pipeline
 import Yams
 
@@ -8,7 +9,7 @@ import Yams
 /// file's problems are reported together, and smells (no SLA, PHI without a field list) come back as warnings.
 public enum ManifestParser {
     public static let fields = ["name", "kind", "version", "owner", "team", "description", "entry", "sla", "data", "egress",
-                                "secrets", "events", "depends_on", "status", "approvals"]
+                                "secrets", "events", "depends_on", "config", "status", "approvals"]
     static let required = ["name", "kind", "version", "owner", "team", "description", "entry", "status"]
     static let slaFields = ["latency_p95_ms", "max_delivery_delay", "availability", "retry"]
     static let retryFields = ["max_attempts", "base_delay_ms", "max_delay_ms"]
@@ -64,6 +65,42 @@ public enum ManifestParser {
 
         mutating func warning(_ line: Int, _ field: String, _ message: String) {
             problems.append(CatalogProblem(.warning, file: file, line: line, field: field, message: message))
+        }
+
+        /// A YAML node as JSON text: mappings with string keys, sequences, and scalars typed as YAML resolved them
+        /// (a quoted "8069" stays a string). Anchors and aliases were already expanded by the composer.
+        mutating func json(_ node: Node, _ field: String) -> String? {
+            switch node {
+            case .mapping(let mapping):
+                var fields: [(String, String)] = []
+                for (key, value) in mapping {
+                    guard let name = key.string else { error(key, field, "keys must be strings"); return nil }
+                    guard let encoded = json(value, "\(field).\(name)") else { return nil }
+                    fields.append((name, encoded))
+                }
+                return JSONText.object(fields)
+            case .sequence(let sequence):
+                var items: [String] = []
+                for (index, value) in sequence.enumerated() {
+                    guard let encoded = json(value, "\(field)[\(index)]") else { return nil }
+                    items.append(encoded)
+                }
+                return "[" + items.joined(separator: ",") + "]"
+            case .scalar(let scalar):
+                // Only plain scalars are typed; a quoted one is text, whatever it looks like.
+                guard scalar.style == .plain else { return JSONText.string(scalar.string) }
+                if ["", "~", "null", "Null", "NULL"].contains(scalar.string) { return "null" }
+                if let value = node.bool { return value ? "true" : "false" }
+                if let value = node.int { return String(value) }
+                if let value = node.float {
+                    guard value.isFinite else { error(node, field, "expected a finite number"); return nil }
+                    return String(value)
+                }
+                return JSONText.string(scalar.string)
+            case .alias:
+                error(node, field, "aliases are not allowed in config")
+                return nil
+            }
         }
 
         mutating func mapping(_ node: Node, _ field: String, allowed: [String]) -> [String: Node]? {
@@ -180,11 +217,16 @@ public enum ManifestParser {
                 }
                 dependencies.append(reference)
             }
+            var config: String?
+            if let node = top["config"] {
+                if node.mapping == nil { error(node, "config", "expected a mapping of settings the plugin reads as ctx.config") }
+                else { config = json(node, "config") }
+            }
             let approvals = top["approvals"].map { decisions($0) } ?? []
             guard let name, let kind, let version, let owner, let team, let description, let entry, let status else { return nil }
             return Manifest(name: name, kind: kind, version: version, owner: owner, team: team, description: description, entry: entry,
                             sla: sla, data: data, egress: EgressPolicy(rules: rules, secrets: Set(secrets)), egressOrigins: origins,
-                            secrets: secrets, events: events, dependsOn: dependencies, status: status, approvals: approvals,
+                            secrets: secrets, events: events, dependsOn: dependencies, config: config, status: status, approvals: approvals,
                             contentSHA256: "", file: file, lines: lines)
         }
 

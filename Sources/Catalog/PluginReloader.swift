@@ -66,7 +66,8 @@ public actor PluginReloader {
     }
 
     public static func spec(_ manifest: Manifest, catalog: Catalog) -> PluginSpec {
-        PluginSpec(name: manifest.name, version: manifest.version, folder: catalog.entryURL(manifest), phiFields: Set(manifest.data.masked))
+        PluginSpec(name: manifest.name, version: manifest.version, folder: catalog.entryURL(manifest), phiFields: Set(manifest.data.masked),
+                   config: manifest.config.map { Array($0.utf8) })
     }
 
     /// Reacts to changed paths (a debounced batch from the watcher); returns the results of the reloads it tried.

@@ -40,6 +40,7 @@ enum HostModules {
         HostFunction("module.source", moduleSource),
         HostFunction("fixtures.read", fixturesRead),
         HostFunction("http.send", httpSend),
+        HostFunction("x12.parse", x12Parse),
     ]
 
     /// The longest sleep a plugin may ask for: waiting longer belongs to the scheduler, not to one invocation.

@@ -361,6 +361,7 @@ local host_modules = {
   http = readonly("http", http),
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
   crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures), conflux = readonly("conflux", conflux),
+  x12 = readonly("x12", { parse = hostfns["x12.parse"] }),
 }
 local forbidden_modules = { io = true, os = true, debug = true, package = true, ffi = true, jit = true,
                             socket = true, lfs = true, posix = true, ["string.buffer"] = true }

@@ -4,20 +4,24 @@ import Logging
 public final class PluginPool: Sendable {
     public let plugin: Plugin
     public let instances: [PluginInstance]
+    /// The catalog entry's `config:` block as a JSON object, handed to every hook as `ctx.config` (nil: none).
+    public let config: [UInt8]?
 
     public static func load(_ plugin: Plugin, states: Int, limits: SandboxLimits, logger: Logger,
-                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) async throws(LuaError) -> PluginPool {
+                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = [],
+                            config: [UInt8]? = nil) async throws(LuaError) -> PluginPool {
         precondition(states > 0, "a pool needs at least one state")
         var instances: [PluginInstance] = []
         for _ in 0..<states {
             instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields))
         }
-        return PluginPool(plugin: plugin, instances: instances)
+        return PluginPool(plugin: plugin, instances: instances, config: config)
     }
 
-    private init(plugin: Plugin, instances: [PluginInstance]) {
+    private init(plugin: Plugin, instances: [PluginInstance], config: [UInt8]?) {
         self.plugin = plugin
         self.instances = instances
+        self.config = config
     }
 
     public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8),
@@ -29,7 +33,14 @@ public final class PluginPool: Sendable {
             if load < bestLoad { best = instance; bestLoad = load }
             if load == 0 { break }
         }
-        return try await best.invoke(hook, input: input, context: context, correlationId: correlationId)
+        return try await best.invoke(hook, input: input, context: withConfig(context), correlationId: correlationId)
+    }
+
+    /// `context` (a JSON object) with `"config"` added, when the entry has one and the caller did not set it.
+    func withConfig(_ context: [UInt8]) -> [UInt8] {
+        guard let config, let close = context.lastIndex(of: UInt8(ascii: "}")) else { return context }
+        let isEmpty = !context[..<close].contains { $0 != UInt8(ascii: "{") && $0 != 0x20 && $0 != 0x0A }
+        return Array(context[..<close]) + Array((isEmpty ? "\"config\":" : ",\"config\":").utf8) + config + [UInt8(ascii: "}")]
     }
 
     /// Lua memory held by all states of the pool.

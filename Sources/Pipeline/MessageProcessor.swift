@@ -53,15 +53,21 @@ public struct MessageProcessor: Sendable {
                 throw Failure(failureClass: .permanent, kind: "contract",
                               message: "\(producer): event \(index + 1) has no string field 'type'")
             }
-            guard let route = flow.routes.first(where: { $0.event == type }) else {
+            // An event may fan out: every route for its type runs, in the order the flow lists them (an invoice to
+            // Odoo, then the claim to the clearinghouse). A failure fails the attempt; the retry repeats the routes
+            // that had succeeded, which connectors make harmless (external ids, control numbers).
+            let routes = flow.routes.filter { $0.event == type }
+            guard !routes.isEmpty else {
                 ignored.append(type)
                 continue
             }
-            var payload = Array(event.bytes)
-            for mapping in route.mappings {
-                payload = try await call(mapping, "map", .json(payload), context(type), correlationId: message.correlationId)
+            for route in routes {
+                var payload = Array(event.bytes)
+                for mapping in route.mappings {
+                    payload = try await call(mapping, "map", .json(payload), context(type), correlationId: message.correlationId)
+                }
+                _ = try await call(route.connector, "deliver", .json(payload), context(type), correlationId: message.correlationId)
             }
-            _ = try await call(route.connector, "deliver", .json(payload), context(type), correlationId: message.correlationId)
             delivered += 1
         }
         var note = "delivered \(delivered) event(s)"

@@ -11,12 +11,15 @@ public struct PluginSpec: Sendable, Equatable {
     public let version: SemanticVersion?
     public let folder: URL
     public let phiFields: Set<String>
+    /// The entry's `config:` block as a JSON object (`ctx.config` in every hook), nil when it has none.
+    public let config: [UInt8]?
 
-    public init(name: String, version: SemanticVersion?, folder: URL, phiFields: Set<String> = []) {
+    public init(name: String, version: SemanticVersion?, folder: URL, phiFields: Set<String> = [], config: [UInt8]? = nil) {
         self.name = name
         self.version = version
         self.folder = folder
         self.phiFields = phiFields
+        self.config = config
     }
 
     /// `NAME@VERSION`, or the bare name: what logs, errors, metrics and the egress lists know the plugin by.
@@ -107,7 +110,8 @@ public actor PluginDirectory {
     public func open(_ spec: PluginSpec) async throws -> PluginPool {
         let plugin = try Plugin.locate(spec.folder.path, pluginsDirectory: spec.folder.deletingLastPathComponent())
         return try await PluginPool.load(Plugin(name: spec.id, folder: plugin.folder), states: statesPerPlugin, limits: limits,
-                                         logger: logger, http: http, phiFields: spec.phiFields)
+                                         logger: logger, http: http, phiFields: spec.phiFields,
+                                         config: spec.config)
     }
 
     /// Makes `pool` the one that serves `spec` from the next invocation on (calls already running finish on the old).
