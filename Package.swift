@@ -80,6 +80,13 @@ let package = Package(
         // Healthcare wire formats parsed strictly in Swift (X12 5010 today), with errors naming segment and element.
         .target(name: "Formats"),
 
+        // Stand-ins for partner systems (Odoo, a payment gateway, a claims clearinghouse) that speak their real
+        // protocols with synthetic data and injected faults: `conflux simulate …`, the tests and the demo.
+        .target(name: "Simulators", dependencies: [
+            "Formats", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+
         .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
 
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
@@ -94,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "conflux",
             dependencies: [
-                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport", "Secrets", "Catalog",
+                "LuaRuntime", "Pipeline", "Server", "Store", "StoreSQLite", "Egress", "HTTPTransport", "Secrets", "Catalog", "Simulators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
