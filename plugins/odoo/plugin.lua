@@ -1,0 +1,414 @@
+-- odoo: the connector to Odoo's external API. It takes the operations mappings produce (README.md in this folder) and
+-- makes them true in Odoo exactly once: every record it creates carries an external id (ir.model.data), so a
+-- redelivered message finds what the first delivery made instead of creating a second partner, invoice or payment.
+--
+-- Two protocols, chosen by the catalog entry's config.protocol:
+--   jsonrpc  POST /jsonrpc, common.authenticate then object.execute_kw(db, uid, api_key, model, method, args, kwargs)
+--   json2    POST /json/2/<model>/<method> (Odoo 19), Authorization: bearer <api key>, X-Odoo-Database
+-- The API key is a secret handle: the host puts its value into the request at send time; it never enters Lua.
+--
+-- Errors: Odoo's AccessDenied/AccessError/ValidationError/UserError/MissingError (and Python's ValueError/TypeError)
+-- are permanent, with Odoo's message kept for the dead letter; serialization and lock failures, unique-key races,
+-- 502/503/504/429 and timeouts are retryable; a refused key or session re-authenticates once before giving up.
+local json = require("json")
+local http = require("http")
+local conflux = require("conflux")
+local crypto = require("crypto")
+local log = require("log")
+local time = require("time")
+
+local M = { kind = "connector" }
+
+-- The transport, replaceable in specs (tests have no network).
+function M._send(request) return http.request(request) end
+
+local PERMANENT = {
+  ["odoo.exceptions.AccessDenied"] = "access denied", ["odoo.exceptions.AccessError"] = "access error",
+  ["odoo.exceptions.ValidationError"] = "validation error", ["odoo.exceptions.UserError"] = "user error",
+  ["odoo.exceptions.MissingError"] = "missing record", ["odoo.exceptions.RedirectWarning"] = "user error",
+  ["builtins.ValueError"] = "value error", ["builtins.TypeError"] = "type error", ["builtins.KeyError"] = "unknown model",
+  ["builtins.AttributeError"] = "unknown method", ["werkzeug.exceptions.Unauthorized"] = "unauthorized",
+  ["werkzeug.exceptions.NotFound"] = "not found", ["werkzeug.exceptions.BadRequest"] = "bad request",
+}
+-- PostgreSQL conflicts Odoo gives up on after its own retries: the next attempt will most likely pass.
+local RETRYABLE_PATTERNS = { "SerializationFailure", "TransactionRollbackError", "LockNotAvailable", "DeadlockDetected",
+                             "UniqueViolation", "could not serialize access", "concurrent update" }
+local AUTH_ERRORS = { ["odoo.exceptions.AccessDenied"] = true, ["werkzeug.exceptions.Unauthorized"] = true,
+                      ["odoo.http.SessionExpiredException"] = true }
+
+-- An Odoo error as raised to the pipeline; `auth` marks the ones a fresh authentication may cure.
+local function odoo_failure(name, message, where)
+  name = tostring(name or "unknown")
+  message = tostring(message or "")
+  local text = ("Odoo %s at %s: %s (%s)"):format(PERMANENT[name] or "error", where, message, name)
+  for _, pattern in ipairs(RETRYABLE_PATTERNS) do
+    if name:find(pattern, 1, true) or message:find(pattern, 1, true) then
+      return { retryable = true, message = text, odoo = name }
+    end
+  end
+  return { retryable = false, message = text, odoo = name, auth = AUTH_ERRORS[name] or false }
+end
+
+local function raise(failure)
+  error(failure.retryable and conflux.retryable(failure.message) or conflux.permanent(failure.message), 0)
+end
+
+local function settings(ctx)
+  local c = ctx and ctx.config
+  if type(c) ~= "table" then
+    error(conflux.permanent("odoo connector: the catalog entry has no config block (url, database, protocol, login, api_key_secret)"), 0)
+  end
+  local function need(field)
+    if type(c[field]) ~= "string" or c[field] == "" then
+      error(conflux.permanent(("odoo connector: config.%s is missing or not a string in the catalog entry"):format(field)), 0)
+    end
+    return c[field]
+  end
+  local protocol = c.protocol or "jsonrpc"
+  if protocol ~= "jsonrpc" and protocol ~= "json2" then
+    error(conflux.permanent("odoo connector: config.protocol must be jsonrpc or json2, got " .. tostring(protocol)), 0)
+  end
+  return {
+    url = need("url"):gsub("/+$", ""), database = need("database"), protocol = protocol,
+    login = protocol == "jsonrpc" and need("login") or c.login, secret = need("api_key_secret"),
+    timeout_ms = math.tointeger(c.timeout_ms) or 30000, company_tag = c.company_tag,
+  }
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Transport
+
+local sessions = {}   -- uid per url/database/login, kept for the life of the state
+local request_id = 0
+
+-- A JSON-RPC call whose args carry the API key at `secret_at`: the JSON is built around a one-off placeholder and the
+-- secret handle is spliced in where the placeholder was, so the key is only ever text in the host.
+local function jsonrpc(c, service, method, args, secret_at)
+  request_id = request_id + 1
+  local placeholder = "conflux-api-key-" .. crypto.uuid()
+  if secret_at then args[secret_at] = placeholder end
+  local text = json.encode({ jsonrpc = "2.0", method = "call", id = request_id,
+                             params = { service = service, method = method, args = json.array(args) } })
+  local body = text
+  if secret_at then
+    local first, last = text:find('"' .. placeholder .. '"', 1, true)
+    body = text:sub(1, first) .. secret(c.secret) .. text:sub(last)
+  end
+  local response = M._send({ method = "POST", url = c.url .. "/jsonrpc", timeout_ms = c.timeout_ms,
+                             headers = { ["Content-Type"] = "application/json" }, body = body })
+  local where = ("%s %s.%s"):format(c.url .. "/jsonrpc", service, method)
+  if response.status ~= 200 then
+    error(conflux.permanent(("Odoo answered HTTP %d at %s"):format(response.status, where)), 0)
+  end
+  local reply = response.json
+  if type(reply) ~= "table" then
+    error(conflux.retryable(("Odoo's answer at %s is not JSON-RPC (%s)"):format(where, (response.body or ""):sub(1, 120))), 0)
+  end
+  if reply.error ~= nil and reply.error ~= json.null then
+    local data = type(reply.error.data) == "table" and reply.error.data or {}
+    return nil, odoo_failure(data.name or reply.error.message, data.message or reply.error.message, where)
+  end
+  return reply.result
+end
+
+local function authenticate(c)
+  local uid = jsonrpc(c, "common", "authenticate", { c.database, c.login, false, json.object({}) }, 3)
+  if uid == false or uid == nil or uid == json.null then
+    error(conflux.permanent(("Odoo refused the login %s on database %s (wrong login or API key %s)")
+      :format(c.login, c.database, c.secret)), 0)
+  end
+  return uid
+end
+
+local function session_key(c) return c.url .. "|" .. c.database .. "|" .. c.login end
+
+-- model.method with named parameters: `ids` and `context` as Odoo's JSON-2 takes them, the rest as keywords.
+local function call_once(c, model, method, params)
+  if c.protocol == "json2" then
+    local response = M._send({
+      method = "POST", url = ("%s/json/2/%s/%s"):format(c.url, model, method), timeout_ms = c.timeout_ms,
+      headers = { ["Content-Type"] = "application/json; charset=utf-8", ["X-Odoo-Database"] = c.database,
+                  ["Authorization"] = "bearer " .. secret(c.secret), ["User-Agent"] = "conflux-odoo-connector" },
+      json = params,
+    })
+    local where = ("%s/json/2/%s/%s"):format(c.url, model, method)
+    if response.status == 200 then return response.json end
+    local body = type(response.json) == "table" and response.json or {}
+    return nil, odoo_failure(body.name or ("HTTP " .. response.status), body.message or (response.body or ""):sub(1, 200), where)
+  end
+  local key = session_key(c)
+  if not sessions[key] then sessions[key] = authenticate(c) end
+  local args, kwargs = {}, {}
+  for name, value in pairs(params) do
+    if name == "ids" then args[1] = value else kwargs[name] = value end
+  end
+  return jsonrpc(c, "object", "execute_kw",
+                 { c.database, sessions[key], false, model, method, json.array(args), json.object(kwargs) }, 3)
+end
+
+-- One call; a refused key or session re-authenticates (or, for JSON-2, re-sends with the vault's current key) once.
+local function call(c, model, method, params)
+  local result, failure = call_once(c, model, method, params)
+  if failure and failure.auth then
+    log.warn("Odoo refused the credentials; authenticating again once", { model = model, method = method, error = failure.odoo })
+    sessions[session_key(c)] = nil
+    result, failure = call_once(c, model, method, params)
+  end
+  if failure then raise(failure) end
+  return result
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- External ids and values
+
+local function split_key(key, where)
+  local module, name = tostring(key):match("^([%w_]+)%.([%w_.%-]+)$")
+  if not module then
+    error(conflux.permanent(("%s: key '%s' is not an external id like conflux.service_svc-1001"):format(where, tostring(key))), 0)
+  end
+  return module, name
+end
+
+local function find_xmlid(c, key, model, where)
+  local module, name = split_key(key, where)
+  local rows = call(c, "ir.model.data", "search_read", {
+    domain = { { "module", "=", module }, { "name", "=", name } }, fields = { "model", "res_id" }, limit = 1 })
+  local row = rows[1]
+  if not row then return nil end
+  if model and row.model ~= model then
+    error(conflux.permanent(("%s: external id %s names a %s record, not %s"):format(where, key, row.model, model)), 0)
+  end
+  return row.res_id, row.model
+end
+
+local function bind_xmlid(c, key, model, id, where)
+  local module, name = split_key(key, where)
+  call(c, "ir.model.data", "create", { vals_list = { { module = module, name = name, model = model, res_id = id, noupdate = true } } })
+end
+
+local function require_xmlid(c, ref, where)
+  local id = find_xmlid(c, ref, nil, where)
+  if not id then
+    error(conflux.retryable(("%s: %s is not in Odoo yet (the event that creates it has not been delivered)"):format(where, ref)), 0)
+  end
+  return id
+end
+
+local resolve
+
+local function resolve_lines(c, lines, where)
+  local out = {}
+  for i, line in ipairs(lines) do
+    local values = {}
+    for field, value in pairs(line) do values[field] = resolve(c, value, ("%s.lines[%d].%s"):format(where, i, field)) end
+    out[i] = values
+  end
+  return out
+end
+
+-- A value with its markers replaced by record ids (see README.md).
+function resolve(c, value, where)
+  if type(value) ~= "table" or json.is_array(value) then return value end
+  if value.xmlid ~= nil then return require_xmlid(c, value.xmlid, where) end
+  if value.lookup ~= nil then
+    local lookup = value.lookup
+    local ids = call(c, lookup.model, "search", { domain = lookup.domain, limit = 1 })
+    if not ids[1] then
+      error(conflux.permanent(("%s: no %s matches %s in Odoo"):format(where, tostring(lookup.model), json.encode(lookup.domain))), 0)
+    end
+    return ids[1]
+  end
+  return value
+end
+
+-- The operation's values resolved, with its one2many `{lines=…}` field (at most one) kept apart.
+local function resolve_values(c, values, where)
+  local out, lines_field, lines = {}, nil, nil
+  for field, value in pairs(values or {}) do
+    if type(value) == "table" and not json.is_array(value) and value.lines ~= nil then
+      lines_field, lines = field, resolve_lines(c, value.lines, where .. ".values." .. field)
+    else
+      out[field] = resolve(c, value, where .. ".values." .. field)
+    end
+  end
+  return out, lines_field, lines
+end
+
+local STATEFUL = { ["account.move"] = true, ["account.payment"] = true }
+
+local function read_one(c, model, id, fields)
+  return call(c, model, "read", { ids = { id }, fields = fields })[1]
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Operations
+
+local ops = {}
+
+function ops.upsert(c, op, where)
+  local id = find_xmlid(c, op.key, op.model, where)
+  local created, wrote, posted = false, false, false
+  if not id and op.match then
+    local ids = call(c, op.model, "search", { domain = op.match, limit = 1 })
+    if ids[1] then
+      -- Made by an earlier delivery that stopped before binding its external id: adopt it.
+      id = ids[1]
+      bind_xmlid(c, op.key, op.model, id, where)
+      log.info("adopted an existing record for its external id", { model = op.model, id = id, key = op.key })
+    end
+  end
+  local values, lines_field, lines = resolve_values(c, op.values, where)
+  local state
+  if id then
+    state = STATEFUL[op.model] and read_one(c, op.model, id, { "state" }).state or nil
+    if state == nil or state == "draft" then
+      if lines_field then
+        local existing = read_one(c, op.model, id, { lines_field })[lines_field]
+        local commands = {}
+        for _, line_id in ipairs(existing) do commands[#commands + 1] = json.array({ 2, line_id, 0 }) end
+        for _, line in ipairs(lines) do commands[#commands + 1] = json.array({ 0, 0, line }) end
+        values[lines_field] = json.array(commands)
+      end
+      if next(values) ~= nil then
+        call(c, op.model, "write", { ids = { id }, vals = values })
+        wrote = true
+      end
+    end
+  else
+    if lines_field then
+      local commands = {}
+      for i, line in ipairs(lines) do commands[i] = json.array({ 0, 0, line }) end
+      values[lines_field] = json.array(commands)
+    end
+    id = call(c, op.model, "create", { vals_list = { values } })[1]
+    created = true
+    local ok, failure = pcall(bind_xmlid, c, op.key, op.model, id, where)
+    if not ok then
+      -- Another delivery bound the key first (or binding failed): remove ours so no twin is left behind.
+      pcall(call, c, op.model, "unlink", { ids = { id } })
+      error(failure, 0)
+    end
+    state = STATEFUL[op.model] and "draft" or nil
+  end
+  if op.post and state == "draft" then
+    call(c, op.model, "action_post", { ids = { id } })
+    posted = true
+  end
+  return { op = "upsert", model = op.model, key = op.key, id = id, created = created, written = wrote, posted = posted,
+           state = posted and "posted" or state }
+end
+
+function ops.update(c, op, where)
+  local id = find_xmlid(c, op.key, op.model, where)
+  if not id then
+    error(conflux.retryable(("%s: %s is not in Odoo yet (the event that creates it has not been delivered)"):format(where, op.key)), 0)
+  end
+  local values = resolve_values(c, op.values, where)
+  call(c, op.model, "write", { ids = { id }, vals = values })
+  return { op = "update", model = op.model, key = op.key, id = id }
+end
+
+local function existing_payment(c, op, where)
+  local id = find_xmlid(c, op.key, "account.payment", where)
+  if id then return id end
+  if op.memo then
+    local ids = call(c, "account.payment", "search", { domain = { { "memo", "=", op.memo } }, limit = 1 })
+    if ids[1] then
+      bind_xmlid(c, op.key, "account.payment", ids[1], where)
+      return ids[1]
+    end
+  end
+end
+
+local function posted_invoice(c, op, where)
+  if type(op.invoice) ~= "table" or type(op.invoice.xmlid) ~= "string" then
+    error(conflux.permanent(where .. ": invoice must be { xmlid = \"conflux.service_…\" }"), 0)
+  end
+  local id = require_xmlid(c, op.invoice.xmlid, where .. ".invoice")
+  local invoice = read_one(c, "account.move", id, { "state", "payment_state", "amount_residual", "partner_id", "name" })
+  if invoice.state ~= "posted" then
+    error(conflux.retryable(("%s: invoice %s is %s in Odoo, not posted yet"):format(where, op.invoice.xmlid, invoice.state)), 0)
+  end
+  return id, invoice
+end
+
+function ops.register_payment(c, op, where)
+  local done = existing_payment(c, op, where)
+  if done then return { op = "register_payment", key = op.key, id = done, created = false } end
+  local invoice_id, invoice = posted_invoice(c, op, where)
+  if invoice.payment_state == "paid" then
+    error(conflux.permanent(("%s: invoice %s (%s) is already paid in Odoo; payment %s of %s was not registered — a person must decide (refund or credit)")
+      :format(where, op.invoice.xmlid, tostring(invoice.name), tostring(op.memo), tostring(op.amount))), 0)
+  end
+  if type(op.amount) ~= "number" or op.amount <= 0 then
+    error(conflux.permanent(where .. ": amount must be a positive number, got " .. tostring(op.amount)), 0)
+  end
+  local wizard_values = { amount = op.amount, payment_date = op.date, communication = op.memo }
+  if op.journal then wizard_values.journal_id = resolve(c, op.journal, where .. ".journal") end
+  local wizard = call(c, "account.payment.register", "create", {
+    vals_list = { wizard_values }, context = { active_model = "account.move", active_ids = { invoice_id } } })[1]
+  local action = call(c, "account.payment.register", "action_create_payments", { ids = { wizard } })
+  local payment = type(action) == "table" and math.tointeger(action.res_id) or nil
+  if not payment then
+    payment = call(c, "account.payment", "search", { domain = { { "memo", "=", op.memo } }, limit = 1 })[1]
+  end
+  if not payment then error(conflux.retryable(where .. ": Odoo registered the payment but it cannot be found by its memo yet"), 0) end
+  bind_xmlid(c, op.key, "account.payment", payment, where)
+  return { op = "register_payment", key = op.key, id = payment, created = true, invoice = invoice_id }
+end
+
+function ops.refund(c, op, where)
+  local done = existing_payment(c, op, where)
+  if done then return { op = "refund", key = op.key, id = done, created = false } end
+  local _, invoice = posted_invoice(c, op, where)
+  local partner = type(invoice.partner_id) == "table" and invoice.partner_id[1] or invoice.partner_id
+  local id = call(c, "account.payment", "create", { vals_list = { {
+    payment_type = "outbound", partner_type = "customer", partner_id = partner, amount = op.amount, date = op.date, memo = op.memo,
+  } } })[1]
+  bind_xmlid(c, op.key, "account.payment", id, where)
+  call(c, "account.payment", "action_post", { ids = { id } })
+  return { op = "refund", key = op.key, id = id, created = true }
+end
+
+function ops.activity(c, op, where)
+  local done = find_xmlid(c, op.key, "mail.activity", where)
+  if done then return { op = "activity", key = op.key, id = done, created = false } end
+  local record = resolve(c, op.record, where .. ".record")
+  local id = call(c, "mail.activity", "create", { vals_list = { {
+    res_model = op.model, res_id = record, summary = op.summary, note = op.note, date_deadline = time.iso8601():sub(1, 10),
+  } } })[1]
+  bind_xmlid(c, op.key, "mail.activity", id, where)
+  return { op = "activity", key = op.key, id = id, created = true }
+end
+
+local REQUIRED = {
+  upsert = { "model", "key", "values" }, update = { "model", "key", "values" },
+  register_payment = { "key", "invoice", "amount" }, refund = { "key", "invoice", "amount" },
+  activity = { "key", "model", "record", "summary" },
+}
+
+local function run(c, op, where)
+  if type(op) ~= "table" then error(conflux.permanent(where .. ": an operation must be a table"), 0) end
+  local handler = ops[op.op]
+  if not handler then
+    error(conflux.permanent(("%s: unknown op '%s' (upsert, update, register_payment, refund, activity)"):format(where, tostring(op.op))), 0)
+  end
+  for _, field in ipairs(REQUIRED[op.op]) do
+    if op[field] == nil then error(conflux.permanent(("%s: %s needs '%s'"):format(where, op.op, field)), 0) end
+  end
+  return handler(c, op, where)
+end
+
+function M.deliver(operation, ctx)
+  if type(operation) ~= "table" then error(conflux.permanent("odoo.deliver: expected an operation table"), 0) end
+  if operation.skip then return { skipped = operation.skip } end
+  local c = settings(ctx)
+  if operation.operations ~= nil then
+    local results = {}
+    for i, op in ipairs(operation.operations) do results[i] = run(c, op, ("operations[%d] (%s)"):format(i, tostring(op.op))) end
+    return { results = json.array(results) }
+  end
+  return run(c, operation, tostring(operation.op))
+end
+
+return M
