@@ -76,6 +76,9 @@ enum OdooSchema {
             .of(.boolean, "is_company", "Is a Company", default: .bool(false)), .of(.boolean, "active", "Active", default: .bool(true)),
             .of(.text, "comment", "Notes"),
         ]),
+        OdooModel("res.currency", "Currency", [
+            .char("name", "Currency", required: true), .char("symbol", "Symbol"), .of(.boolean, "active", "Active", default: .bool(true)),
+        ]),
         OdooModel("product.product", "Product Variant", [
             .char("name", "Name", required: true), .char("default_code", "Internal Reference"),
             .of(.float, "list_price", "Sales Price", default: .double(0)),
@@ -96,7 +99,7 @@ enum OdooSchema {
             .selection("payment_state", "Payment Status", [("not_paid", "Not Paid"), ("in_payment", "In Payment"), ("paid", "Paid"),
                                                            ("partial", "Partially Paid"), ("reversed", "Reversed")], default: "not_paid", readonly: true),
             .one2many("invoice_line_ids", "Invoice lines", "account.move.line", inverse: "move_id"),
-            .many2one("journal_id", "Journal", "account.journal"),
+            .many2one("journal_id", "Journal", "account.journal"), .many2one("currency_id", "Currency", "res.currency"),
             .of(.monetary, "amount_untaxed", "Untaxed Amount", readonly: true), .of(.monetary, "amount_total", "Total", readonly: true),
             .of(.monetary, "amount_residual", "Amount Due", readonly: true),
             .selection("x_claim_status", "Claim Status", [("none", "No claim"), ("submitted", "Submitted"), ("paid", "Paid by payer"),
@@ -138,10 +141,13 @@ enum OdooSchema {
     ].map { ($0.name, $0) })
 
     /// What a fresh database holds: the bot user, the clinic, the sales and bank journals, and service products whose
-    /// internal references are the CPT/HCPCS codes the clinics bill.
+    /// internal references are `SVC-` and the CPT/HCPCS code the clinics bill (the value map in the service-invoice
+    /// plugin names them).
     static let seed: [(model: String, values: [String: JSONValue])] = {
         var records: [(String, [String: JSONValue])] = [
             ("res.partner", ["name": .string("Northside Clinics"), "is_company": .bool(true)]),
+            ("res.currency", ["name": .string("USD"), "symbol": .string("$")]),
+            ("res.currency", ["name": .string("EUR"), "symbol": .string("€"), "active": .bool(false)]),
             ("account.journal", ["name": .string("Customer Invoices"), "code": .string("INV"), "type": .string("sale")]),
             ("account.journal", ["name": .string("Bank"), "code": .string("BNK1"), "type": .string("bank")]),
         ]
@@ -155,7 +161,7 @@ enum OdooSchema {
             ("90686", "Influenza vaccine, quadrivalent", 28),
         ]
         for (code, name, price) in services {
-            records.append(("product.product", ["name": .string(name), "default_code": .string(code), "list_price": .double(price)]))
+            records.append(("product.product", ["name": .string(name), "default_code": .string("SVC-" + code), "list_price": .double(price)]))
         }
         return records
     }()
