@@ -111,7 +111,9 @@ public actor FlowWorker {
             failure = error
             let now = Date()
             let errorKind = "\(error.failureClass.rawValue):\(error.kind)"
-            if let next = backoff.next(after: number, failure: error.failureClass, acceptedAt: message.acceptedAt, now: now,
+            // Attempts and age count from the last replay, if any: a replay is a fresh budget.
+            if let next = backoff.next(after: number - message.retryBase, failure: error.failureClass,
+                                       acceptedAt: message.retrySince ?? message.acceptedAt, now: now,
                                        retryAfter: error.retryAfter) {
                 let disposition: Settlement.Disposition = error.failureClass == .deferred ? .deferred(availableAt: next) : .retry(availableAt: next)
                 settlement = Settlement(id: message.id, owner: owner, disposition: disposition, attempt: AttemptRecord(

@@ -116,6 +116,9 @@ extension OdooDatabase {
                 let lines = (records["account.move.line"] ?? [:]).values.filter { $0["move_id"]?.int == id }
                 if lines.isEmpty { throw OdooError.user("You need to add a line before posting.") }
                 if move["invoice_date"]?.isFalsy ?? true { records[model]![id]!["invoice_date"] = .string(today) }
+                if let lock = lockDate, let date = records[model]![id]!["invoice_date"]?.string, date <= lock {
+                    throw OdooError.user("You cannot add/modify entries prior to and inclusive of the lock date \(lock).")
+                }
                 records[model]![id]!["state"] = .string("posted")
                 records[model]![id]!["name"] = .string(nextName(type == "out_refund" ? "RINV" : type.hasPrefix("out_") ? "INV" : "MISC"))
                 records[model]![id]!["amount_residual"] = move["amount_total"] ?? .double(0)

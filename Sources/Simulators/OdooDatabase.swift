@@ -12,6 +12,10 @@ public actor OdooDatabase {
     /// RPC calls by `model.method`, for tests that count what a connector did.
     public private(set) var calls: [String: Int] = [:]
     let year: Int
+    /// The company's lock date (Odoo's fiscal-year lock): no entry dated on or before it may be posted.
+    public private(set) var lockDate: String?
+
+    public func setLockDate(_ date: String?) { lockDate = date }
 
     public init() async {
         year = Calendar(identifier: .gregorian).component(.year, from: Date())

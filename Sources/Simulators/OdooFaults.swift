@@ -19,6 +19,22 @@ public struct OdooFaults: Codable, Sendable, Equatable {
     public var access_denied: Int = 0
 
     public init() {}
+
+    /// Every member is optional in the JSON: `{"outage":true}` sets one fault and clears the others.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        latency_ms = try c.decodeIfPresent(Int.self, forKey: .latency_ms) ?? 0
+        outage = try c.decodeIfPresent(Bool.self, forKey: .outage) ?? false
+        fail_status = try c.decodeIfPresent(Int.self, forKey: .fail_status) ?? 503
+        fail_next = try c.decodeIfPresent(Int.self, forKey: .fail_next) ?? 0
+        fail_rate = try c.decodeIfPresent(Double.self, forKey: .fail_rate) ?? 0
+        serialization_failures = try c.decodeIfPresent(Int.self, forKey: .serialization_failures) ?? 0
+        drop_connections = try c.decodeIfPresent(Int.self, forKey: .drop_connections) ?? 0
+        access_denied = try c.decodeIfPresent(Int.self, forKey: .access_denied) ?? 0
+        guard (0...1).contains(fail_rate), (100...599).contains(fail_status), latency_ms >= 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "fail_rate 0–1, fail_status 100–599, latency_ms ≥ 0"))
+        }
+    }
 }
 
 /// What one call meets.

@@ -6,7 +6,8 @@ import NIOCore
 /// JSON-RPC on `/jsonrpc` (`common.version`, `common.login`, `common.authenticate`, `object.execute`,
 /// `object.execute_kw`, with the API key as password), the JSON-2 API on `/json/2/<model>/<method>` (bearer API key,
 /// `X-Odoo-Database`), and `/web/webclient/version_info` (which third-party clients such as odoorpc call first).
-/// Synthetic data only. `/_sim/state` shows what it holds, `/_sim/faults` injects failures, `/_sim/reset` starts over.
+/// Synthetic data only. `/_sim/state` shows what it holds, `/_sim/faults` injects failures, `/_sim/lock_date` sets the
+/// company's lock date (posting on or before it fails with Odoo's UserError, as when the books are closed).
 public struct OdooSimulator: Sendable {
     public let database: String
     public let login: String
@@ -58,6 +59,15 @@ public struct OdooSimulator: Sendable {
             }
             await self.faults.set(faults)
             return Self.json(.ok, (try? JSONValue.parse(JSONEncoder().encode(faults))) ?? .null)
+        }
+        router.post("_sim/lock_date") { request, _ in
+            var request = request
+            guard let body = try? await request.collectBody(upTo: 1 << 12), let value = try? JSONValue.parse(body.readableBytesView),
+                  let date = value["date"], date == .null || (date.string.map(OdooDatabase.isDate) ?? false) else {
+                return Self.json(.badRequest, .object(["error": .string("expected {\"date\": \"YYYY-MM-DD\"} or {\"date\": null}")]))
+            }
+            await self.db.setLockDate(date.string)
+            return Self.json(.ok, .object(["lock_date": date]))
         }
         return router
     }

@@ -113,6 +113,8 @@ public actor MemoryMessageStore: MessageStore {
             messages[index].status = .ready
             messages[index].availableAt = now
             messages[index].updatedAt = now
+            messages[index].retryBase = messages[index].attempts
+            messages[index].retrySince = now
             replayed.append(id)
         }
         return replayed

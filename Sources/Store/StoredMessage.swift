@@ -23,6 +23,10 @@ public struct StoredMessage: Sendable, Equatable {
     public var updatedAt: Date
     /// The last failure, for listings (the full history is in the attempts).
     public var lastError: String?
+    /// Attempts made before the last replay: the retry policy counts attempts after it (a replay is a fresh budget).
+    public var retryBase: Int = 0
+    /// When it was last replayed: the policy's maximum age counts from then.
+    public var retrySince: Date? = nil
 
     public init(sequence: Int64, id: String, source: String, idempotencyKey: String?, orderingKey: String?,
                 correlationId: String, contentType: String, body: [UInt8], headers: [String: String],

@@ -206,8 +206,10 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
         try await write { db in
             var replayed: [String] = []
             for id in ids {
-                try db.execute(sql: "UPDATE messages SET status = 'ready', available_at = ?, updated_at = ? WHERE id = ? AND status = 'dead'",
-                               arguments: [Self.milliseconds(now), Self.milliseconds(now), id])
+                try db.execute(sql: """
+                    UPDATE messages SET status = 'ready', available_at = ?, updated_at = ?, retry_base = attempts, retry_since = ?
+                    WHERE id = ? AND status = 'dead'
+                    """, arguments: [Self.milliseconds(now), Self.milliseconds(now), Self.milliseconds(now), id])
                 if db.changesCount > 0 { replayed.append(id) }
             }
             if let first = replayed.first {
@@ -318,12 +320,16 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     static func message(_ row: Row) -> StoredMessage {
         let body: Data = row["body"]
         let leaseExpires: Int64? = row["lease_expires_at"]
-        return StoredMessage(
+        let retrySince: Int64? = row["retry_since"]
+        var message = StoredMessage(
             sequence: row["seq"], id: row["id"], source: row["source"], idempotencyKey: row["idempotency_key"],
             orderingKey: row["ordering_key"], correlationId: row["correlation_id"], contentType: row["content_type"],
             body: Array(body), headers: decodeHeaders(row["headers"]),
             status: MessageStatus(rawValue: row["status"]) ?? .ready, attempts: row["attempts"],
             availableAt: date(row["available_at"]), leaseOwner: row["lease_owner"], leaseExpiresAt: leaseExpires.map(date),
             acceptedAt: date(row["accepted_at"]), updatedAt: date(row["updated_at"]), lastError: row["last_error"])
+        message.retryBase = row["retry_base"] ?? 0
+        message.retrySince = retrySince.map(date)
+        return message
     }
 }

@@ -103,6 +103,14 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        // A replay gives a dead letter a fresh retry budget: attempts and age count from the replay, not from the
+        // first acceptance (otherwise one transient failure after a replay dead-letters it again at once).
+        migrator.registerMigration("v6-replay-budget") { db in
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN retry_base INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE messages ADD COLUMN retry_since INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -54,6 +54,16 @@ final class ServerProcess: @unchecked Sendable {
         try start()
     }
 
+    /// A server over a project `prepare` writes into `folder` (plugins/, flows/, catalog/); it does not start until
+    /// `start()`, so the test can set secrets in the data directory first.
+    init(extraArguments: [String] = [], prepare: (ServerProcess) throws -> Void) throws {
+        self.extraArguments = extraArguments
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("conflux-serve-\(UUID().uuidString)")
+        output = folder.appendingPathComponent("stdout")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try prepare(self)
+    }
+
     static let sink = """
         local conflux = require("conflux")
         local log = require("log")

@@ -194,6 +194,9 @@ import Testing
         #expect(replayed.status == .ready)
         #expect(replayed.correlationId == "corr-m1")
         #expect(try await store.attempts(id: "m1").count == 2)
+        // A fresh retry budget: the policy counts attempts and age from the replay.
+        #expect(replayed.retryBase == 2 && replayed.attempts == 2)
+        #expect(replayed.retrySince == Self.t0)
     }
 
     @Test(arguments: Backend.allCases)
