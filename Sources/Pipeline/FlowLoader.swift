@@ -207,10 +207,12 @@ public enum FlowLoader {
                             return list.count == sequence.count ? list : nil
                         } ?? []
                         let connector = plugin(route["connector"], "\(field).connector", exists: pluginExists)
-                        if let event, events.contains(event) {
-                            problem(route["event"], "\(field).event", "event '\(event)' is routed twice in this flow")
+                        // An event may fan out to several connectors (an invoice to Odoo, a claim to the clearinghouse),
+                        // but the same event to the same connector twice is a copy-paste slip that would deliver twice.
+                        if let event, let connector, events.contains("\(event) → \(connector)") {
+                            problem(route["event"], "\(field).event", "event '\(event)' is routed to \(connector) twice in this flow")
                         }
-                        if let event { events.insert(event) }
+                        if let event, let connector { events.insert("\(event) → \(connector)") }
                         if let event, let mappings, let connector {
                             routes.append(FlowDefinition.Route(event: event, mappings: mappings, connector: connector))
                         }

@@ -7,17 +7,27 @@ import Testing
 @Suite(.serialized) struct RevenueCycleEndToEndTests {
     static let apiKey = "odoo-sim-key-4f1c9a77e0"
     static let webhookSecret = "whsec_revenue_cycle_test_secret_0b7e"
+    static let clearinghouseKey = "ch-sim-key-93be1d"
 
     /// A project: the repository's plugins and catalog copied into the server's folder, the odoo entry pointed at the
     /// simulator, retries shortened so a test sees a dead letter in seconds.
     final class Project: @unchecked Sendable {
         let odoo: SimulatorProcess
+        let clearinghouse: SimulatorProcess
         let server: ServerProcess
+        /// Started on demand (it needs the server's port for its webhooks).
+        private(set) var payments: SimulatorProcess?
 
         init(protocol odooProtocol: String = "jsonrpc") throws {
             let odoo = try SimulatorProcess(["odoo", "--api-key", RevenueCycleEndToEndTests.apiKey])
             self.odoo = odoo
-            server = try ServerProcess { server in
+            // The clearinghouse sends its 835s to the server, whose port is known only later: it is started with a
+            // remittance URL on a port reserved now.
+            let serverPort = try Self.freePort()
+            let clearinghouse = try SimulatorProcess(["clearinghouse", "--api-key", RevenueCycleEndToEndTests.clearinghouseKey,
+                                                      "--remit-url", "http://127.0.0.1:\(serverPort)/ingest/remittance-835"])
+            self.clearinghouse = clearinghouse
+            server = try ServerProcess(extraArguments: ["--port", String(serverPort)]) { server in
                 let files = FileManager.default, root = ConfluxBinary.repositoryRoot
                 try files.copyItem(at: root.appendingPathComponent("plugins"), to: server.plugins)
                 try files.copyItem(at: root.appendingPathComponent("catalog"), to: server.folder.appendingPathComponent("catalog"))
@@ -27,6 +37,9 @@ import Testing
                     .replacingOccurrences(of: "http://127.0.0.1:8069", with: odoo.url)
                     .replacingOccurrences(of: "protocol: jsonrpc", with: "protocol: \(odooProtocol)")
                 try Data(text.utf8).write(to: manifest)
+                let claims = server.folder.appendingPathComponent("catalog/clearinghouse-1.0.0.yaml")
+                try Data(try String(contentsOf: claims, encoding: .utf8)
+                    .replacingOccurrences(of: "http://127.0.0.1:18090", with: clearinghouse.url).utf8).write(to: claims)
                 for flow in try files.contentsOfDirectory(atPath: server.flows.path) {
                     let url = server.flows.appendingPathComponent(flow)
                     let text = try String(contentsOf: url, encoding: .utf8)
@@ -39,10 +52,37 @@ import Testing
             guard try ConfluxBinary.run(["secrets", "init-key", "--data", data]).status == 0,
                   try ConfluxBinary.run(["secrets", "set", "odoo/api_key", "--data", data], stdin: Data(RevenueCycleEndToEndTests.apiKey.utf8)).status == 0,
                   try ConfluxBinary.run(["secrets", "set", "payments/webhook_secret", "--data", data],
-                                        stdin: Data(RevenueCycleEndToEndTests.webhookSecret.utf8)).status == 0 else {
+                                        stdin: Data(RevenueCycleEndToEndTests.webhookSecret.utf8)).status == 0,
+                  try ConfluxBinary.run(["secrets", "set", "clearinghouse/api_key", "--data", data],
+                                        stdin: Data(RevenueCycleEndToEndTests.clearinghouseKey.utf8)).status == 0 else {
                 throw ServerProcess.Failure(description: "cannot store the test secrets")
             }
             try server.start()
+        }
+
+        /// The payment gateway stand-in, sending its signed webhooks to this server.
+        func startPayments() throws -> SimulatorProcess {
+            let simulator = try SimulatorProcess(["payments", "--webhook-secret", RevenueCycleEndToEndTests.webhookSecret,
+                                                  "--webhook-url", "http://127.0.0.1:\(server.port)/ingest/payments-webhook"])
+            payments = simulator
+            return simulator
+        }
+
+        /// A port free now (bound to 0 and released); the server takes it a moment later.
+        static func freePort() throws -> Int {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw ServerProcess.Failure(description: "socket() failed") }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            guard bound else { throw ServerProcess.Failure(description: "cannot reserve a port") }
+            return Int(UInt16(bigEndian: address.sin_port))
         }
 
         func postService(_ body: String, webhookID: String, contentType: String = "application/json") async throws -> ServerProcess.Reply {
@@ -118,6 +158,37 @@ import Testing
                         "GS*HP*HARBORMUTUAL*NORTHSIDECLN*20261205*0930*4711*X*005010X221A1"]
             + body + ["SE*\(body.count + 1)*0001", "GE*1*4711", "IEA*1*000004711"]
         return segments.joined(separator: "~\n") + "~\n"
+    }
+
+    /// The whole cycle with every partner simulated: the service becomes an invoice in Odoo and an 837P at the
+    /// clearinghouse; the payer's 835 comes back through the clearinghouse; the patient pays at the gateway.
+    @Test func serviceInvoiceClaimRemittanceAndPaymentWithEveryPartnerSimulated() async throws {
+        let project = try Project()
+        #expect(try await project.postService(Self.service("svc-6001"), webhookID: "wh-6001").status == 202)
+        var messages = try await project.settled(count: 1)
+        #expect(messages.first?["status"] as? String == "done", "\(messages)")
+        let submitted = try await project.clearinghouse.get("/_sim/state") as? [String: Any]
+        let claims = submitted?["claims"] as? [[String: Any]] ?? []
+        #expect(claims.map { $0["id"] as? String } == ["svc-6001"], "\(String(describing: submitted))")
+        #expect(claims.first?["charge"] as? String == "186.25")
+
+        // The payer pays 150.00; the patient owes 36.25. The clearinghouse forwards the 835 to Conflux.
+        try await project.clearinghouse.post("/_sim/adjudicate", json: #"{"claims":[{"id":"svc-6001","paid":150.00,"patient":36.25}]}"#)
+        messages = try await project.settled(count: 2)
+        var invoice = try #require(try await project.invoices(ref: "svc-6001").first)
+        #expect(invoice["x_claim_status"] as? String == "partial" && (invoice["amount_residual"] as? Double) == 36.25, "\(invoice)")
+
+        // The patient pays their share at the gateway, which signs and sends the webhook.
+        let payments = try project.startPayments()
+        try await payments.post("/v1/payment_intents", json: #"{"amount":3625,"currency":"usd","metadata":{"service_id":"svc-6001"}}"#)
+        messages = try await project.settled(count: 3)
+        print(try await project.accounting("service → invoice + 837P → 835 via the clearinghouse → payment via the gateway"))
+        #expect(messages.allSatisfy { $0["status"] as? String == "done" }, "\(messages)")
+        invoice = try #require(try await project.invoices(ref: "svc-6001").first)
+        #expect(invoice["payment_state"] as? String == "paid" && (invoice["amount_residual"] as? Double) == 0, "\(invoice)")
+        let deliveries = (try await payments.get("/_sim/state") as? [String: Any])?["deliveries"] as? [[String: Any]] ?? []
+        #expect(deliveries.map { $0["status"] as? Int } == [202])
+        #expect(project.server.stop() == 0)
     }
 
     @Test func aCompletedServiceBecomesExactlyOnePostedInvoiceEvenWhenRedelivered() async throws {

@@ -11,7 +11,7 @@ struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run a stand-in for a partner system (synthetic data, fault injection).",
-        subcommands: [SimulateOdoo.self]
+        subcommands: [SimulateOdoo.self, SimulatePayments.self, SimulateClearinghouse.self]
     )
 }
 
@@ -51,6 +51,56 @@ struct SimulateOdoo: AsyncParsableCommand {
         faults.fail_rate = failRate
         await simulator.setFaults(faults)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "odoo-simulator")
+    }
+}
+
+struct SimulatePayments: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payments",
+        abstract: "A payment gateway stand-in (Stripe's shapes): payment intents and refunds, signed webhooks to --webhook-url.",
+        discussion: "POST /v1/payment_intents {amount, currency, metadata[service_id]}; POST /v1/refunds {payment_intent, amount}; GET /_sim/state."
+    )
+
+    @Option(help: "Port (0 picks a free one).") var port = 8070
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Where webhooks go, e.g. http://127.0.0.1:8080/ingest/payments-webhook.") var webhookURL: String?
+    @Option(help: "The webhook signing secret; read from PAYMENTS_SIM_WEBHOOK_SECRET when not given.") var webhookSecret: String?
+
+    func run() async throws {
+        guard let secret = webhookSecret ?? ProcessInfo.processInfo.environment["PAYMENTS_SIM_WEBHOOK_SECRET"], !secret.isEmpty else {
+            throw ValidationError("give the signing secret with --webhook-secret or PAYMENTS_SIM_WEBHOOK_SECRET")
+        }
+        let url = try webhookURL.map { text -> URL in
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else { throw ValidationError("--webhook-url must be an http(s) URL") }
+            return url
+        }
+        let simulator = PaymentsSimulator(webhookURL: url, secret: secret)
+        try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "payments-simulator")
+    }
+}
+
+struct SimulateClearinghouse: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clearinghouse",
+        abstract: "A claims clearinghouse stand-in: X12 837P in (999 back), 835 remittances out to --remit-url.",
+        discussion: "POST /x12/837 (bearer API key); POST /_sim/adjudicate {\"claims\":[{\"id\":…,\"paid\":…,\"patient\":…}]}; GET /_sim/state."
+    )
+
+    @Option(help: "Port (0 picks a free one).") var port = 8071
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Where 835 remittances go, e.g. http://127.0.0.1:8080/ingest/remittance-835.") var remitURL: String?
+    @Option(help: "The API key submitters must send; read from CLEARINGHOUSE_SIM_API_KEY when not given.") var apiKey: String?
+
+    func run() async throws {
+        guard let key = apiKey ?? ProcessInfo.processInfo.environment["CLEARINGHOUSE_SIM_API_KEY"], !key.isEmpty else {
+            throw ValidationError("give the API key with --api-key or CLEARINGHOUSE_SIM_API_KEY")
+        }
+        let url = try remitURL.map { text -> URL in
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else { throw ValidationError("--remit-url must be an http(s) URL") }
+            return url
+        }
+        let simulator = ClearinghouseSimulator(apiKey: key, remitURL: url)
+        try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "clearinghouse-simulator")
     }
 }
 
