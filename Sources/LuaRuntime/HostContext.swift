@@ -15,10 +15,16 @@ public final class HostContext {
     public let http: (any HTTPGateway)?
     /// Field names the plugin's catalog entry marks as PHI/PII: masked in its log lines and errors.
     public let phiFields: Set<String>
+    /// Where `ledger.*` reads and writes; nil: no ledger (plugin tests, `sandbox check`).
+    public let ledger: (any PluginLedger)?
+    /// The ledger is the plugin's, not one version's: `name@version` without the version.
+    var ledgerName: String { pluginName.split(separator: "@", maxSplits: 1).first.map(String.init) ?? pluginName }
     /// The invocation currently running on the state.
     var current: Invocation?
 
-    public init(pluginName: String, pluginRoot: URL?, logger: Logger, http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) {
+    public init(pluginName: String, pluginRoot: URL?, logger: Logger, http: (any HTTPGateway)? = nil, phiFields: Set<String> = [],
+                ledger: (any PluginLedger)? = nil) {
+        self.ledger = ledger
         self.pluginName = pluginName
         self.pluginRoot = pluginRoot
         self.logger = logger

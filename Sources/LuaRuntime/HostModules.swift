@@ -41,6 +41,9 @@ enum HostModules {
         HostFunction("fixtures.read", fixturesRead),
         HostFunction("http.send", httpSend),
         HostFunction("x12.parse", x12Parse),
+        HostFunction("ledger.put", ledgerPut),
+        HostFunction("ledger.get", ledgerGet),
+        HostFunction("ledger.scan", ledgerScan),
     ]
 
     /// The longest sleep a plugin may ask for: waiting longer belongs to the scheduler, not to one invocation.

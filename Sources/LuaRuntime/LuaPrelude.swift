@@ -357,11 +357,20 @@ local function http_request(req)
 end
 local http = { request = http_request }
 
+-- What the plugin recorded about its deliveries, kept by the host (see PluginLedger.swift): JSON values by key.
+local ledger_put, ledger_get, ledger_scan = hostfns["ledger.put"], hostfns["ledger.get"], hostfns["ledger.scan"]
+local ledger = {
+  put = function(key, value) return ledger_put(key, json.encode(value)) end,
+  get = function(key) return ledger_get(key) end,
+  scan = function(prefix, after, limit) return ledger_scan(prefix, after, limit) end,
+}
+
 local host_modules = {
   http = readonly("http", http),
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
   crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures), conflux = readonly("conflux", conflux),
   x12 = readonly("x12", { parse = hostfns["x12.parse"] }),
+  ledger = readonly("ledger", ledger),
 }
 local forbidden_modules = { io = true, os = true, debug = true, package = true, ffi = true, jit = true,
                             socket = true, lfs = true, posix = true, ["string.buffer"] = true }

@@ -16,15 +16,19 @@ public actor PluginInstance {
 
     private let http: (any HTTPGateway)?
     private let phiFields: Set<String>
+    private let ledger: (any PluginLedger)?
 
     public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
-                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = []) async throws(LuaError) -> PluginInstance {
-        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields)
-        return PluginInstance(plugin: plugin, limits: limits, logger: logger, http: http, phiFields: phiFields, state: state, loaded: loaded)
+                            http: (any HTTPGateway)? = nil, phiFields: Set<String> = [],
+                            ledger: (any PluginLedger)? = nil) async throws(LuaError) -> PluginInstance {
+        let (state, loaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields, ledger: ledger)
+        return PluginInstance(plugin: plugin, limits: limits, logger: logger, http: http, phiFields: phiFields, ledger: ledger,
+                              state: state, loaded: loaded)
     }
 
     private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?, phiFields: Set<String>,
-                 state: LuaState, loaded: LoadedPlugin) {
+                 ledger: (any PluginLedger)?, state: LuaState, loaded: LoadedPlugin) {
+        self.ledger = ledger
         self.plugin = plugin
         self.limits = limits
         self.logger = logger
@@ -35,8 +39,9 @@ public actor PluginInstance {
     }
 
     private static func makeState(_ plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?,
-                                  phiFields: Set<String>) async throws(LuaError) -> (LuaState, LoadedPlugin) {
-        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger, http: http, phiFields: phiFields)
+                                  phiFields: Set<String>, ledger: (any PluginLedger)?) async throws(LuaError) -> (LuaState, LoadedPlugin) {
+        let context = HostContext(pluginName: plugin.name, pluginRoot: plugin.folder, logger: logger, http: http, phiFields: phiFields,
+                                  ledger: ledger)
         let state = try LuaState(limits: limits, context: context)
         let loaded = try await state.loadPlugin(plugin)
         return (state, loaded)
@@ -72,7 +77,8 @@ public actor PluginInstance {
         retired.removeAll { $0.invocationsInFlight == 0 ? ($0.close(), true).1 : false }
         guard state.needsRecycle else { return }
         do {
-            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields)
+            let (fresh, freshLoaded) = try await Self.makeState(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields,
+                                                                ledger: ledger)
             guard state.needsRecycle else { fresh.close(); return } // another recycle won the race
             let old = state
             state = fresh

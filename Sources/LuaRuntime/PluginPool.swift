@@ -9,11 +9,12 @@ public final class PluginPool: Sendable {
 
     public static func load(_ plugin: Plugin, states: Int, limits: SandboxLimits, logger: Logger,
                             http: (any HTTPGateway)? = nil, phiFields: Set<String> = [],
-                            config: [UInt8]? = nil) async throws(LuaError) -> PluginPool {
+                            config: [UInt8]? = nil, ledger: (any PluginLedger)? = nil) async throws(LuaError) -> PluginPool {
         precondition(states > 0, "a pool needs at least one state")
         var instances: [PluginInstance] = []
         for _ in 0..<states {
-            instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields))
+            instances.append(try await PluginInstance.load(plugin, limits: limits, logger: logger, http: http, phiFields: phiFields,
+                                                             ledger: ledger))
         }
         return PluginPool(plugin: plugin, instances: instances, config: config)
     }

@@ -51,6 +51,7 @@ public actor PluginDirectory {
     private let statesPerPlugin: Int
     private let logger: Logger
     private let http: (any HTTPGateway)?
+    private let ledger: (any PluginLedger)?
     private let audit: (any AuditLog)?
     private var specs: [String: [PluginSpec]] = [:]
     private var refusals: [String: String] = [:]
@@ -62,7 +63,9 @@ public actor PluginDirectory {
     /// looked up as a bare folder (nil: only catalog entries load, as in production). `refusals`: entries kept out on
     /// purpose, by id, with the reason a caller is told. `audit`: where each load is recorded.
     public init(specs: [PluginSpec], fallbackFolder: URL?, refusals: [String: String] = [:], limits: SandboxLimits,
-                statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil, audit: (any AuditLog)? = nil, logger: Logger) {
+                statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil, audit: (any AuditLog)? = nil,
+                ledger: (any PluginLedger)? = nil, logger: Logger) {
+        self.ledger = ledger
         self.fallbackFolder = fallbackFolder
         self.limits = limits
         self.statesPerPlugin = statesPerPlugin
@@ -111,7 +114,7 @@ public actor PluginDirectory {
         let plugin = try Plugin.locate(spec.folder.path, pluginsDirectory: spec.folder.deletingLastPathComponent())
         return try await PluginPool.load(Plugin(name: spec.id, folder: plugin.folder), states: statesPerPlugin, limits: limits,
                                          logger: logger, http: http, phiFields: spec.phiFields,
-                                         config: spec.config)
+                                         config: spec.config, ledger: ledger)
     }
 
     /// Makes `pool` the one that serves `spec` from the next invocation on (calls already running finish on the old).

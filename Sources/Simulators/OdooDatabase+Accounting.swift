@@ -120,7 +120,10 @@ extension OdooDatabase {
                     throw OdooError.user("You cannot add/modify entries prior to and inclusive of the lock date \(lock).")
                 }
                 records[model]![id]!["state"] = .string("posted")
-                records[model]![id]!["name"] = .string(nextName(type == "out_refund" ? "RINV" : type.hasPrefix("out_") ? "INV" : "MISC"))
+                // A number once: an entry reset to draft and posted again keeps it (Odoo's sequence has no gaps).
+                if move["name"]?.string ?? "/" == "/" {
+                    records[model]![id]!["name"] = .string(nextName(type == "out_refund" ? "RINV" : type.hasPrefix("out_") ? "INV" : "MISC"))
+                }
                 records[model]![id]!["amount_residual"] = move["amount_total"] ?? .double(0)
             }
             return .bool(false)

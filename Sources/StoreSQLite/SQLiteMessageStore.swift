@@ -266,7 +266,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
 
     /// A durable write transaction: `synchronous = FULL` is set on the writer connection before each one, so no
     /// earlier undurable write can leave it off.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await transaction(synchronous: "FULL", body)
     }
 
@@ -296,7 +296,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch let error as DatabaseError {

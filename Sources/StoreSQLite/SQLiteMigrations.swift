@@ -111,6 +111,18 @@ enum SQLiteMigrations {
                 ALTER TABLE messages ADD COLUMN retry_since INTEGER;
                 """)
         }
+        // Plugins' ledgers: what each delivered, by key, for reconciliation (PluginLedger).
+        migrator.registerMigration("v7-plugin-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE plugin_ledger (
+                    plugin TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (plugin, key)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -191,6 +191,49 @@ import Testing
         #expect(project.server.stop() == 0)
     }
 
+    /// An accountant changes things in Odoo by hand; the reconciliation reports each difference as a to-do in Odoo
+    /// and corrects nothing. Run again, it finds the same differences and adds no second to-do.
+    @Test func reconciliationReportsDriftAsOdooActivitiesAndFixesNothing() async throws {
+        let project = try Project()
+        for id in ["svc-7001", "svc-7002", "svc-7003"] {
+            #expect(try await project.postService(Self.service(id), webhookID: "wh-\(id)").status == 202)
+        }
+        _ = try await project.settled(count: 3)
+        let invoices = try await project.invoices()
+        let edited = try #require(invoices.first { $0["ref"] as? String == "svc-7001" }?["id"] as? Int)
+        let cancelled = try #require(invoices.first { $0["ref"] as? String == "svc-7002" }?["id"] as? Int)
+        // By hand in Odoo: svc-7001 reset to draft and a line repriced; svc-7002 reset to draft and cancelled.
+        func rpc(_ model: String, _ method: String, _ args: String) async throws {
+            try await project.odoo.post("/jsonrpc", json: #"{"jsonrpc":"2.0","method":"call","id":1,"params":{"service":"object","method":"execute_kw","args":["clinic",2,"\#(Self.apiKey)","\#(model)","\#(method)",\#(args),{}]}}"#)
+        }
+        try await rpc("account.move", "button_draft", "[[\(edited)]]")
+        let line = try #require(try await project.odoo.records("account.move.line").first { ($0["move_id"] as? [Any])?.first as? Int == edited }?["id"] as? Int)
+        try await rpc("account.move.line", "write", #"[[\#(line)],{"price_unit":100.0}]"#)
+        try await rpc("account.move", "action_post", "[[\(edited)]]")
+        try await rpc("account.move", "button_draft", "[[\(cancelled)]]")
+        try await rpc("account.move", "button_cancel", "[[\(cancelled)]]")
+
+        for round in 1...2 {
+            let run = try ConfluxBinary.run(["schedules", "run", "clinic-billing/nightly-reconcile", "--data", project.server.dataDirectory,
+                                            "--flows", project.server.flows.path])
+            #expect(run.status == 0 && run.stdout.contains("accepted"), "\(run.stdout)\(run.stderr)")
+            _ = try await project.settled(count: 3 + round)
+            if round == 1 { try await Task.sleep(for: .milliseconds(1100)) }   // the next run is due a second later
+        }
+        let messages = try project.server.listedMessages()
+        print(try await project.accounting("reconciliation after edits by hand in Odoo"))
+        #expect(messages.allSatisfy { $0["status"] as? String == "done" }, "\(messages)")
+        let activities = try await project.odoo.records("mail.activity")
+        for activity in activities { print("  to-do: \(activity["summary"] ?? "") — \(activity["note"] ?? "")") }
+        #expect(activities.count == 2, "one to-do per difference, not one per run: \(activities)")
+        #expect(activities.contains { $0["res_id"] as? Int == edited && ($0["note"] as? String ?? "").contains("Expected 186.25, found 161.25") })
+        #expect(activities.contains { $0["res_id"] as? Int == cancelled && ($0["note"] as? String ?? "").contains("found cancel") })
+        // Nothing was corrected: Odoo still holds what the accountant left.
+        #expect(try await project.invoices(ref: "svc-7001").first?["amount_total"] as? Double == 161.25)
+        #expect(try await project.invoices(ref: "svc-7002").first?["state"] as? String == "cancel")
+        #expect(project.server.stop() == 0)
+    }
+
     @Test func aCompletedServiceBecomesExactlyOnePostedInvoiceEvenWhenRedelivered() async throws {
         let project = try Project()
         #expect(try await project.postService(Self.service("svc-1001"), webhookID: "wh-1").status == 202)

@@ -16,11 +16,14 @@ local conflux = require("conflux")
 local crypto = require("crypto")
 local log = require("log")
 local time = require("time")
+local ledger = require("ledger")
 
 local M = { kind = "connector" }
 
--- The transport, replaceable in specs (tests have no network).
+-- The transport and the ledger, replaceable in specs (tests have no network and no store).
 function M._send(request) return http.request(request) end
+function M._ledger_put(key, value) return ledger.put(key, value) end
+function M._ledger_scan(prefix, after, limit) return ledger.scan(prefix, after, limit) end
 
 local PERMANENT = {
   ["odoo.exceptions.AccessDenied"] = "access denied", ["odoo.exceptions.AccessError"] = "access error",
@@ -396,7 +399,68 @@ local function run(c, op, where)
   for _, field in ipairs(REQUIRED[op.op]) do
     if op[field] == nil then error(conflux.permanent(("%s: %s needs '%s'"):format(where, op.op, field)), 0) end
   end
-  return handler(c, op, where)
+  local result = handler(c, op, where)
+  -- What was delivered, for the reconciliation: the operation's own figures and where they went.
+  if op.ledger ~= nil then
+    M._ledger_put(op.key, { op = op.op, model = result.model or (op.op == "activity" and "mail.activity" or "account.payment"),
+                            id = result.id, expected = op.ledger, posted = op.post == true or nil,
+                            delivered_at = time.iso8601() })
+  end
+  return result
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Reconciliation (scheduled): what the ledger says Conflux delivered against what Odoo holds now. Every difference
+-- becomes a `reconciliation.drift` event — the flow turns it into a to-do in Odoo for the finance team; nothing is
+-- corrected here, since either side may be the right one.
+
+local CHECKS = {
+  ["account.move"] = { fields = { "amount_total", "state", "partner_id" }, amount = "amount_total", states = { posted = true } },
+  ["account.payment"] = { fields = { "amount", "state", "partner_id" }, amount = "amount", states = { paid = true, in_process = true } },
+}
+
+local function differs(a, b) return math.abs((tonumber(a) or 0) - (tonumber(b) or 0)) >= 0.005 end
+
+function M.reconcile(_, ctx)
+  local c = settings(ctx)
+  local events, checked, after = {}, 0, nil
+  local function drift(entry, field, expected, actual, record_key, summary)
+    events[#events + 1] = {
+      type = "reconciliation.drift",
+      idempotency_key = ("drift:%s:%s:%s:%s"):format(entry.key, field, tostring(expected), tostring(actual)),
+      key = entry.key, model = entry.value.model, field = field, expected = expected, actual = actual,
+      record_key = record_key, summary = summary,
+    }
+  end
+  repeat
+    local page = M._ledger_scan("conflux.", after, 200)
+    for _, entry in ipairs(page) do
+      local value, check = entry.value, CHECKS[entry.value.model]
+      local expected_amount = check and type(value.expected) == "table" and (value.expected.amount_total or value.expected.amount)
+      if check and expected_amount then
+        checked = checked + 1
+        local id = find_xmlid(c, entry.key, value.model, "reconcile")
+        local record = id and call(c, value.model, "search_read", { domain = { { "id", "=", id } }, fields = check.fields })[1]
+        if not record then
+          local partner = value.expected.partner and ("conflux.patient_" .. value.expected.partner) or nil
+          drift(entry, "record", "present", "missing", partner,
+                ("%s %s was delivered (%s) but Odoo no longer has it"):format(value.model, entry.key, tostring(expected_amount)))
+        else
+          if differs(record[check.amount], expected_amount) then
+            drift(entry, check.amount, expected_amount, record[check.amount], entry.key,
+                  ("%s: Conflux delivered %.2f, Odoo holds %.2f"):format(entry.key, expected_amount, tonumber(record[check.amount]) or 0))
+          end
+          if (value.posted or value.model == "account.payment") and not check.states[record.state] then
+            drift(entry, "state", value.model == "account.move" and "posted" or "paid", record.state, entry.key,
+                  ("%s: delivered as posted, Odoo says %s"):format(entry.key, tostring(record.state)))
+          end
+        end
+      end
+      after = entry.key
+    end
+  until #page < 200
+  log.info("reconciliation finished", { checked = checked, drift = #events })
+  return json.array(events)
 end
 
 function M.deliver(operation, ctx)
