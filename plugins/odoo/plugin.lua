@@ -115,7 +115,8 @@ local function jsonrpc(c, service, method, args, secret_at)
 end
 
 local function authenticate(c)
-  local uid = jsonrpc(c, "common", "authenticate", { c.database, c.login, false, json.object({}) }, 3)
+  local uid, failure = jsonrpc(c, "common", "authenticate", { c.database, c.login, false, json.object({}) }, 3)
+  if failure then raise(failure) end
   if uid == false or uid == nil or uid == json.null then
     error(conflux.permanent(("Odoo refused the login %s on database %s (wrong login or API key %s)")
       :format(c.login, c.database, c.secret)), 0)
@@ -154,7 +155,7 @@ local function call(c, model, method, params)
   local result, failure = call_once(c, model, method, params)
   if failure and failure.auth then
     log.warn("Odoo refused the credentials; authenticating again once", { model = model, method = method, error = failure.odoo })
-    sessions[session_key(c)] = nil
+    if c.protocol == "jsonrpc" then sessions[session_key(c)] = nil end
     result, failure = call_once(c, model, method, params)
   end
   if failure then raise(failure) end
@@ -362,7 +363,13 @@ end
 
 function ops.refund(c, op, where)
   local done = existing_payment(c, op, where)
-  if done then return { op = "refund", key = op.key, id = done, created = false } end
+  if done then
+    -- Made by an earlier delivery that stopped before posting it: post it now.
+    if read_one(c, "account.payment", done, { "state" }).state == "draft" then
+      call(c, "account.payment", "action_post", { ids = { done } })
+    end
+    return { op = "refund", key = op.key, id = done, created = false }
+  end
   local _, invoice = posted_invoice(c, op, where)
   local partner = type(invoice.partner_id) == "table" and invoice.partner_id[1] or invoice.partner_id
   local id = call(c, "account.payment", "create", { vals_list = { {

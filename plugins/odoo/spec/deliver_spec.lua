@@ -140,16 +140,12 @@ describe("odoo deliver", function()
   end)
 
   describe("authentication failing for another reason than the key", function()
-    -- BUG (plugin.lua authenticate(), lines 115-116): jsonrpc()'s second result, the failure, is dropped, so any error
-    -- Odoo answers to common.authenticate is reported as a refused login, permanent — even a retryable one.
+    -- Once a bug (authenticate() dropped the failure and reported any error as a refused login); fixed.
     it("a serialization failure during authenticate stays retryable", function()
       odoo.login, ctx.config.login = "busy-bot", "busy-bot"
       odoo:fail{ model = "common", method = "authenticate", name = "psycopg2.errors.SerializationFailure",
                  message = "could not serialize access due to concurrent update" }
       local err = fails(partner_op)
-      if err.message == "Odoo refused the login busy-bot on database clinic (wrong login or API key odoo/api_key)" then
-        pending("known bug: plugin.lua:115 drops the Odoo error answered to common.authenticate (reported as a refused login, permanent)")
-      end
       assert.is_true(err.retryable)
       assert.matches("SerializationFailure", err.message)
     end)

@@ -57,7 +57,10 @@ describe("odoo over JSON-RPC", function()
       local write = json.decode(tostring(odoo.requests[2].body)).params.args
       assert.are.same({ "res.partner", "write" }, { write[4], write[5] })
       assert.are.same({ { odoo:all("res.partner")[1].id } }, write[6])
-      assert.are.same({ "vals" }, (function() local k = {}; for name in pairs(write[7]) do k[#k + 1] = name end; return k end)())
+      local keywords = {}
+      for name in pairs(write[7]) do keywords[#keywords + 1] = name end
+      assert.are.same({ "vals" }, keywords)
+      assert.are.equal("Maria Okafor", write[7].vals.name)
     end)
 
     it("splices the API key into the body as a secret handle, never as text", function()
@@ -178,6 +181,18 @@ describe("odoo over JSON-RPC", function()
                  message = "could not serialize access due to concurrent update" }
       assert.are.same({ retryable = true, message = "Odoo error at http://odoo.test/jsonrpc object.execute_kw: could not serialize access "
         .. "due to concurrent update (psycopg2.errors.SerializationFailure)" }, fails(partner_op))
+    end)
+
+    it("a SerializationFailure is retryable by its name, whatever its message", function()
+      with_session()
+      odoo:fail{ model = "res.partner", method = "write", name = "psycopg2.errors.SerializationFailure", message = "Odoo Server Error" }
+      assert.is_true(fails(partner_op).retryable)
+    end)
+
+    it("a deadlock is retryable", function()
+      with_session()
+      odoo:fail{ model = "res.partner", method = "write", name = "psycopg2.errors.DeadlockDetected", message = "deadlock detected" }
+      assert.is_true(fails(partner_op).retryable)
     end)
 
     it("a lock that was not available is retryable", function()

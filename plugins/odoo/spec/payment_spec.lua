@@ -198,8 +198,7 @@ describe("odoo payments", function()
       assert.are.equal(0, odoo:count("account.payment"))
     end)
 
-    -- BUG (plugin.lua ops.refund, lines 365-370): the payment is bound before it is posted, and a redelivery returns as
-    -- soon as the external id is found, so a refund whose action_post failed stays a draft for ever.
+    -- Once a bug (a refund whose post failed stayed a draft: the redelivery found its external id and stopped); fixed.
     it("redelivered after its post failed: posts the draft it made", function()
       seed_invoice("posted")
       odoo:fail{ model = "account.payment", method = "action_post", name = "psycopg2.errors.SerializationFailure",
@@ -207,9 +206,6 @@ describe("odoo payments", function()
       assert.is_true(fails(fixture_json("fixtures/refund.json")).retryable)
       local again = plugin.deliver(fixture_json("fixtures/refund.json"), ctx)
       local state = odoo:all("account.payment")[1].state
-      if state == "draft" and again.created == false then
-        pending("known bug: plugin.lua:365-370 binds the refund before posting it; a redelivery after a failed post leaves it draft")
-      end
       assert.are.equal("in_process", state)
     end)
   end)
