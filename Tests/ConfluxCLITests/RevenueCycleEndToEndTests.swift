@@ -44,6 +44,10 @@ import Testing
                     let url = server.flows.appendingPathComponent(flow)
                     let text = try String(contentsOf: url, encoding: .utf8)
                         .replacing(/retry: \{[^}]*\}/, with: "retry: { max_attempts: 6, base_delay_ms: 150, max_delay_ms: 400, max_age_s: 600 }")
+                        // A schedule that was due within the last day is caught up when a server starts, which would
+                        // add a run to every test's count: here it is due only on 29 February (runs come from
+                        // `conflux schedules run`).
+                        .replacingOccurrences(of: #"cron: "30 2 * * *""#, with: #"cron: "0 0 29 2 *""#)
                     try Data(text.utf8).write(to: url)
                 }
             }

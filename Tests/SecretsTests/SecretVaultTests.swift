@@ -19,7 +19,8 @@ import Testing
         #expect(listed.map(\.name) == ["odoo/api_key"] && listed.first?.version == 2 && listed.first?.lastUsedAt != nil)
         for file in try FileManager.default.contentsOfDirectory(atPath: (path as NSString).deletingLastPathComponent) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: (path as NSString).deletingLastPathComponent).appendingPathComponent(file))
-            #expect(bytes.range(of: Data("value".utf8)) == nil, "plaintext in \(file)")
+            // The secrets' distinctive parts (the schema itself now has a column named `value`).
+            #expect(bytes.range(of: Data("s3cr3t".utf8)) == nil && bytes.range(of: Data("rotated-".utf8)) == nil, "plaintext in \(file)")
         }
         #expect(!vault.description.contains("rotated-value"))
     }

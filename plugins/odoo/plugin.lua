@@ -288,9 +288,13 @@ function ops.upsert(c, op, where)
     created = true
     local ok, failure = pcall(bind_xmlid, c, op.key, op.model, id, where)
     if not ok then
-      -- Another delivery bound the key first (or binding failed): remove ours so no twin is left behind.
-      pcall(call, c, op.model, "unlink", { ids = { id } })
-      error(failure, 0)
+      -- Another delivery bound the key first. It may have adopted our record through `match` (then the key names
+      -- ours and all is well); otherwise ours is a twin: remove it and let the retry use the bound one.
+      local bound_ok, bound = pcall(find_xmlid, c, op.key, op.model, where)
+      if not (bound_ok and bound == id) then
+        if bound_ok and bound then pcall(call, c, op.model, "unlink", { ids = { id } }) end
+        error(failure, 0)
+      end
     end
     state = STATEFUL[op.model] and "draft" or nil
   end
