@@ -225,9 +225,7 @@ public actor OdooDatabase {
             if field.readonly { continue }
             record[name] = try coerce(model, field, value)
         }
-        for (name, field) in schema.fields where field.required && field.kind != .one2many && (record[name]?.isFalsy ?? true) {
-            throw OdooError.validation("The operation cannot be completed: a mandatory field is not set.\n- Model: \(schema.label) (\(model))\n- Field: \(field.label) (\(name))")
-        }
+        try Self.checkRequired(record, schema)
         let id = nextID[model, default: 1]
         nextID[model] = id + 1
         record["id"] = .int(id)
@@ -248,9 +246,7 @@ public actor OdooDatabase {
                 if field.readonly { continue }
                 records[model]![id]![name] = try coerce(model, field, value)
             }
-            for (name, field) in schema.fields where field.required && field.kind != .one2many && (records[model]![id]![name]?.isFalsy ?? true) {
-                throw OdooError.validation("The operation cannot be completed: a mandatory field is not set.\n- Model: \(schema.label) (\(model))\n- Field: \(field.label) (\(name))")
-            }
+            try Self.checkRequired(records[model]![id]!, schema)
             try afterWrite(model, id)
             recompute(model, id)
         }
@@ -270,6 +266,13 @@ public actor OdooDatabase {
                     records[field.relation!] = records[field.relation!]?.filter { $0.value[field.inverse!]?.int != id }
                 }
             }
+        }
+    }
+
+    /// Odoo's NOT NULL columns, reported as Odoo 17+ words a violated one.
+    static func checkRequired(_ record: [String: JSONValue], _ schema: OdooModel) throws(OdooError) {
+        for (name, field) in schema.fields where field.required && field.kind != .one2many && (record[name]?.isFalsy ?? true) {
+            throw OdooError.validation("The operation cannot be completed: a mandatory field is not set.\n- Model: \(schema.label) (\(schema.name))\n- Field: \(field.label) (\(name))")
         }
     }
 

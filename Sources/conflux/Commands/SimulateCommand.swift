@@ -42,9 +42,7 @@ struct SimulateOdoo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let key = apiKey ?? ProcessInfo.processInfo.environment["ODOO_SIM_API_KEY"], !key.isEmpty else {
-            throw ValidationError("give the API key with --api-key or ODOO_SIM_API_KEY")
-        }
+        let key = try SimulatorServer.required(apiKey, option: "--api-key", environment: "ODOO_SIM_API_KEY")
         let simulator = await OdooSimulator(database: database, login: login, apiKey: key)
         var faults = OdooFaults()
         faults.latency_ms = latencyMs
@@ -67,13 +65,8 @@ struct SimulatePayments: AsyncParsableCommand {
     @Option(help: "The webhook signing secret; read from PAYMENTS_SIM_WEBHOOK_SECRET when not given.") var webhookSecret: String?
 
     func run() async throws {
-        guard let secret = webhookSecret ?? ProcessInfo.processInfo.environment["PAYMENTS_SIM_WEBHOOK_SECRET"], !secret.isEmpty else {
-            throw ValidationError("give the signing secret with --webhook-secret or PAYMENTS_SIM_WEBHOOK_SECRET")
-        }
-        let url = try webhookURL.map { text -> URL in
-            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else { throw ValidationError("--webhook-url must be an http(s) URL") }
-            return url
-        }
+        let secret = try SimulatorServer.required(webhookSecret, option: "--webhook-secret", environment: "PAYMENTS_SIM_WEBHOOK_SECRET")
+        let url = try webhookURL.map { try SimulatorServer.httpURL($0, option: "--webhook-url") }
         let simulator = PaymentsSimulator(webhookURL: url, secret: secret)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "payments-simulator")
     }
@@ -92,19 +85,29 @@ struct SimulateClearinghouse: AsyncParsableCommand {
     @Option(help: "The API key submitters must send; read from CLEARINGHOUSE_SIM_API_KEY when not given.") var apiKey: String?
 
     func run() async throws {
-        guard let key = apiKey ?? ProcessInfo.processInfo.environment["CLEARINGHOUSE_SIM_API_KEY"], !key.isEmpty else {
-            throw ValidationError("give the API key with --api-key or CLEARINGHOUSE_SIM_API_KEY")
-        }
-        let url = try remitURL.map { text -> URL in
-            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else { throw ValidationError("--remit-url must be an http(s) URL") }
-            return url
-        }
+        let key = try SimulatorServer.required(apiKey, option: "--api-key", environment: "CLEARINGHOUSE_SIM_API_KEY")
+        let url = try remitURL.map { try SimulatorServer.httpURL($0, option: "--remit-url") }
         let simulator = ClearinghouseSimulator(apiKey: key, remitURL: url)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "clearinghouse-simulator")
     }
 }
 
 enum SimulatorServer {
+    /// A credential from its option or, so it need not appear in a process listing, from the environment.
+    static func required(_ value: String?, option: String, environment name: String) throws -> String {
+        guard let value = value ?? ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw ValidationError("give it with \(option) or \(name)")
+        }
+        return value
+    }
+
+    static func httpURL(_ text: String, option: String) throws -> URL {
+        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("\(option) must be an http(s) URL, got '\(text)'")
+        }
+        return url
+    }
+
     /// Serves `router` until SIGTERM/SIGINT; prints the "listening on" line tests and scripts wait for.
     static func run(router: Router<BasicRequestContext>, host: String, port: Int, name: String) async throws {
         var logger = Logger(label: "conflux.\(name)")
