@@ -77,6 +77,14 @@ public struct LuaError: Error, Sendable, CustomStringConvertible {
         return text + ": \(message)"
     }
 
+    /// Lua's own message, with what to do instead where the sandbox deliberately differs from standard Lua.
+    static func withHint(_ message: String) -> String {
+        if message.contains("attempt to concatenate a secret value") {
+            return message + " (a secret handle does not support `..`: build one with secret.join(\"Bearer \", secret(\"name\")))"
+        }
+        return message
+    }
+
     /// Splits Lua's `chunk:line: message` into location and message. Chunk names never contain ": ", so the first
     /// `:<digits>:` ends the location.
     static func splitLocation(_ text: String) -> (location: String?, message: String) {

@@ -201,11 +201,42 @@ local function sandbox_rawset(t, key, value)
   return raw_rawset(t, key, value)
 end
 
-local function sandbox_setmetatable(t, mt)
-  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-    fault("permission", "setmetatable: __gc metamethods are not allowed (finalizers cannot be time-limited)", 2)
+-- Metatables. Lua 5.4.4's `..` keeps a pointer into the stack across a __concat metamethod (luaV_concat; fixed in
+-- 5.4.5): when the metamethod grows the stack, or a collection shrinks it meanwhile, the VM goes on with a dangling
+-- pointer and corrupts the host's memory. So no value a plugin can reach has a __concat metamethod: setmetatable
+-- refuses one, and installs a copy of the metatable's metamethods (the keys starting with "__"), made the first time
+-- that metatable is given and never reachable by the plugin, so one cannot be added afterwards either. getmetatable
+-- still returns the plugin's own table. (Metamethods added to a metatable after its first setmetatable are not seen;
+-- methods reached through __index are, since __index keeps pointing at the plugin's table.)
+local raw_getmetatable, raw_next = base.getmetatable, base.next
+local installed_of = raw_setmetatable({}, { __mode = "k" }) -- plugin metatable -> the copy installed
+local original_of = raw_setmetatable({}, { __mode = "k" })  -- installed copy -> plugin metatable
+local function installed(mt)
+  local copy = installed_of[mt]
+  if copy ~= nil then return copy end
+  if rawget(mt, "__gc") ~= nil then
+    fault("permission", "setmetatable: __gc metamethods are not allowed (finalizers cannot be time-limited)", 3)
   end
+  if rawget(mt, "__concat") ~= nil then
+    fault("permission", "setmetatable: __concat metamethods are not allowed (Lua 5.4.4 mishandles its stack during " ..
+                        "them; concatenate with tostring, table.concat or string.format)", 3)
+  end
+  copy = {}
+  for key, value in raw_next, mt do
+    if type(key) == "string" and find(key, "^__") then raw_rawset(copy, key, value) end
+  end
+  installed_of[mt], original_of[copy] = copy, mt
+  return copy
+end
+
+local function sandbox_setmetatable(t, mt)
+  if type(mt) == "table" then mt = installed(mt) end
   return raw_setmetatable(t, mt)
+end
+
+local function sandbox_getmetatable(value)
+  local mt = raw_getmetatable(value)
+  return original_of[mt] or mt
 end
 
 local raw_collect = base.collectgarbage
@@ -255,24 +286,15 @@ local conflux = {
 -- body=, json=}. The coroutine waits while the host performs it. No response (timeout, refused connection, open
 -- circuit) raises a classified error {message=, retryable=, retry_after_ms=}; so do 429 and 5xx answers (retryable,
 -- honouring Retry-After) unless raise = false. Other statuses are returned for the plugin to judge.
--- Secret handles: secret("odoo/api_key") is an opaque value holding only the name; `..` with strings builds a longer
--- handle ("Bearer " .. secret("x")); tostring shows names, never values. Only http.request turns one into something
--- the host resolves — for a secret the plugin's catalog entry declares, sent to a host its egress list allows. The
--- parts live in a weak table private to this prelude, so plugin code cannot forge or read a handle.
+-- Secret handles: secret("odoo/api_key") is an opaque value holding only the name; secret.join("Bearer ", h, …) builds
+-- a longer handle from strings, numbers and handles (`..` cannot: see the metatables above); tostring shows names,
+-- never values. Only http.request turns one into something the host resolves — for a secret the plugin's catalog
+-- entry declares, sent to a host its egress list allows. The parts live in a weak table private to this prelude, so
+-- plugin code cannot forge or read a handle.
 local secret_parts = raw_setmetatable({}, { __mode = "k" })
+-- __name makes `"Bearer " .. h` fail as "attempt to concatenate a secret value", which LuaError explains.
 local secret_mt = { __name = "secret", __metatable = "secret" }
 local function make_secret(parts) local h = {}; secret_parts[h] = parts; return raw_setmetatable(h, secret_mt) end
-local function secret_append(parts, v)
-  local p = secret_parts[v]
-  if p then for i = 1, #p do parts[#parts + 1] = p[i] end
-  elseif type(v) == "string" or type(v) == "number" then parts[#parts + 1] = tostring(v)
-  else error("attempt to concatenate a secret handle with a " .. type(v), 3) end
-end
-secret_mt.__concat = function(a, b)
-  local parts = {}
-  secret_append(parts, a); secret_append(parts, b)
-  return make_secret(parts)
-end
 secret_mt.__tostring = function(h)
   local out = {}
   for i, part in ipairs(secret_parts[h]) do out[i] = type(part) == "table" and ("secret(" .. part[1] .. ")") or part end
@@ -281,12 +303,32 @@ end
 secret_mt.__index = function() error("a secret handle has no fields (it holds only a name)", 2) end
 secret_mt.__newindex = function() error("a secret handle cannot be changed", 2) end
 secret_mt.__len = function() error("a secret handle has no length (its value never enters Lua)", 2) end
-local function secret(name)
-  if type(name) ~= "string" or not find(name, "^[a-z0-9][a-z0-9_.%-/]*$") or #name > 128 then
-    error("secret: expected a name like odoo/api_key", 2)
+local function secret_join(...)
+  local parts = {}
+  for i = 1, select("#", ...) do
+    local v = (select(i, ...))
+    local p = secret_parts[v]
+    if p then for j = 1, #p do parts[#parts + 1] = p[j] end
+    elseif type(v) == "string" or type(v) == "number" then parts[#parts + 1] = tostring(v)
+    else error(format("secret.join: argument %d is a %s (strings, numbers and secret handles only)", i, type(v)), 2) end
   end
-  return make_secret({ { name } })
+  return make_secret(parts)
 end
+local secret = raw_setmetatable({}, { -- empty, so that every read and write goes through the metatable
+  __call = function(_, name)
+    if type(name) ~= "string" or not find(name, "^[a-z0-9][a-z0-9_.%-/]*$") or #name > 128 then
+      error("secret: expected a name like odoo/api_key", 2)
+    end
+    return make_secret({ { name } })
+  end,
+  __index = function(_, key)
+    if key == "join" then return secret_join end
+    error(format("secret.%s does not exist (secret(name) and secret.join(...))", tostring(key)), 2)
+  end,
+  __newindex = function(_, key) fault("permission", format("the 'secret' function is read-only (assignment to '%s')", tostring(key)), 2) end,
+  __metatable = false,
+})
+protected_tables[secret] = "secret"
 -- A handle as the host reads it: literal text with each secret name between \1 bytes (plain strings may not contain
 -- \1, so only a handle can produce a reference).
 local function secret_wire(h, what)
@@ -415,7 +457,7 @@ end
 -- neither create globals nor replace the ones the host provides (print, pcall, string, …).
 local genv = {}
 for _, name in base.ipairs({ "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawlen",
-                            "select", "getmetatable", "tonumber", "tostring", "type", "_VERSION" }) do
+                            "select", "tonumber", "tostring", "type", "_VERSION" }) do
   rawset(genv, name, base[name])
 end
 rawset(genv, "rawset", sandbox_rawset)
@@ -423,6 +465,7 @@ rawset(genv, "pcall", sandbox_pcall)
 rawset(genv, "xpcall", sandbox_xpcall)
 rawset(genv, "load", sandbox_load)
 rawset(genv, "setmetatable", sandbox_setmetatable)
+rawset(genv, "getmetatable", sandbox_getmetatable)
 rawset(genv, "collectgarbage", sandbox_collectgarbage)
 rawset(genv, "require", require)
 rawset(genv, "secret", secret)

@@ -453,7 +453,7 @@ public final class LuaState {
             kind = .runtime
         }
         let split = LuaError.splitLocation(message)
-        return LuaError(kind: kind, message: split.message, plugin: context.pluginName,
+        return LuaError(kind: kind, message: LuaError.withHint(split.message), plugin: context.pluginName,
                         location: split.location ?? Self.firstLocation(in: traceback), traceback: traceback,
                         retryable: retryable, retryAfterMilliseconds: retryAfter, deferred: deferred)
     }

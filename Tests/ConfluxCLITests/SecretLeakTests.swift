@@ -46,7 +46,7 @@ import Testing
             local http, log, json, conflux = require("http"), require("log"), require("json"), require("conflux")
             return { kind = "connector", deliver = function(op, ctx)
               local token = secret("partner/token")
-              local auth = "Bearer " .. token
+              local auth = secret.join("Bearer ", token)
               log.info("calling the partner", { auth = tostring(auth), handle = tostring(token) })
               local ok, err = pcall(json.encode, { key = token })
               log.warn("encoding a handle: " .. tostring(err))

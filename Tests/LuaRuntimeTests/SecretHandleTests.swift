@@ -28,12 +28,22 @@ import Testing
         return String(decoding: out, as: UTF8.self)
     }
 
-    @Test func handlesShowNamesAndConcatenate() async throws {
+    @Test func handlesShowNamesAndJoin() async throws {
         let out = try await Self.run("""
-            local h = "Bearer " .. secret("partner/token") .. "!"
-            return { shown = tostring(h), meta = getmetatable(h), keys = next(h) == nil, rawlen = rawlen(h) }
+            local h = secret.join("Bearer ", secret("partner/token"), "!", 1)
+            local twice = secret.join(h, secret("other"))
+            return { shown = tostring(h), twice = tostring(twice), meta = getmetatable(h), keys = next(h) == nil, rawlen = rawlen(h) }
             """)
-        #expect(out == #"{"keys":true,"meta":"secret","rawlen":0,"shown":"Bearer secret(partner/token)!"}"#)
+        #expect(out == #"{"keys":true,"meta":"secret","rawlen":0,"shown":"Bearer secret(partner/token)!1","twice":"Bearer secret(partner/token)!1secret(other)"}"#)
+    }
+
+    /// `..` on a handle is an error that says what to use instead (a __concat metamethod would reach a Lua 5.4.4 defect).
+    @Test func concatenatingAHandleNamesSecretJoin() async throws {
+        await #expect { _ = try await Self.run(#"return "Bearer " .. secret("partner/token")"#) } throws: { error in
+            guard let error = error as? LuaError else { return false }
+            return error.kind == .runtime && error.message.contains("attempt to concatenate a secret value")
+                && error.message.contains("secret.join(")
+        }
     }
 
     @Test(arguments: [
@@ -42,7 +52,9 @@ import Testing
         ("return #secret('a')", "no length"),
         ("return json.encode({ k = secret('a') })", "cannot encode a secret handle"),
         ("return secret('A B')", "expected a name"),
-        ("return secret('a') .. {}", "concatenate a secret handle"),
+        ("return secret.join(secret('a'), {})", "argument 2 is a table"),
+        ("return secret.split", "secret.split does not exist"),
+        ("secret.join = print", "read-only"),
         ("setmetatable(secret('a'), nil)", "protected metatable"),
     ])
     func handlesRefuseEverythingElse(body: String, expected: String) async throws {
@@ -54,8 +66,8 @@ import Testing
     @Test func onlyAHandleMakesAReferenceTheHostResolves() async throws {
         let gateway = RecordingGateway()
         _ = try await Self.run("""
-            http.request{ url = "http://partner.example/x", headers = { Authorization = "Bearer " .. secret("partner/token") },
-                          body = "client_secret=" .. secret("partner/client") }
+            http.request{ url = "http://partner.example/x", headers = { Authorization = secret.join("Bearer ", secret("partner/token")) },
+                          body = secret.join("client_secret=", secret("partner/client")) }
             return true
             """, gateway: gateway)
         let request = try #require(gateway.requests.withLock { $0.first })
@@ -64,7 +76,7 @@ import Testing
         #expect(request.bodyHasSecretReferences)
 
         // A plain string cannot forge a reference, in a header or a handle's literal part.
-        for forged in [#"headers = { X = "\1partner/token\1" }"#, #"headers = { X = "\1" .. secret("a") }"#] {
+        for forged in [#"headers = { X = "\1partner/token\1" }"#, #"headers = { X = secret.join("\1", secret("a")) }"#] {
             await #expect { _ = try await Self.run("return http.request{ url = 'http://p.example/', \(forged) }", gateway: gateway) } throws: { error in
                 (error as? LuaError)?.message.contains("control byte") == true || (error as? LuaError)?.message.contains("CR, LF or NUL") == true
             }

@@ -157,7 +157,7 @@ function M.deliver(op, ctx)
     url = base .. M.PATH,
     headers = {
       ["Content-Type"] = "application/edi-x12",
-      ["Authorization"] = "Bearer " .. secret(secret_name),
+      ["Authorization"] = secret.join("Bearer ", secret(secret_name)),
       ["Idempotency-Key"] = "837-" .. crypto.sha256(interchange),
     },
     body = interchange,

@@ -95,7 +95,7 @@ local function jsonrpc(c, service, method, args, secret_at)
   local body = text
   if secret_at then
     local first, last = text:find('"' .. placeholder .. '"', 1, true)
-    body = text:sub(1, first) .. secret(c.secret) .. text:sub(last)
+    body = secret.join(text:sub(1, first), secret(c.secret), text:sub(last))
   end
   local response = M._send({ method = "POST", url = c.url .. "/jsonrpc", timeout_ms = c.timeout_ms,
                              headers = { ["Content-Type"] = "application/json" }, body = body })
@@ -132,7 +132,7 @@ local function call_once(c, model, method, params)
     local response = M._send({
       method = "POST", url = ("%s/json/2/%s/%s"):format(c.url, model, method), timeout_ms = c.timeout_ms,
       headers = { ["Content-Type"] = "application/json; charset=utf-8", ["X-Odoo-Database"] = c.database,
-                  ["Authorization"] = "bearer " .. secret(c.secret), ["User-Agent"] = "conflux-odoo-connector" },
+                  ["Authorization"] = secret.join("bearer ", secret(c.secret)), ["User-Agent"] = "conflux-odoo-connector" },
       json = params,
     })
     local where = ("%s/json/2/%s/%s"):format(c.url, model, method)
