@@ -41,6 +41,7 @@ enum HostModules {
         HostFunction("fixtures.read", fixturesRead),
         HostFunction("http.send", httpSend),
         HostFunction("x12.parse", x12Parse),
+        HostFunction("hl7.parse", hl7Parse),
         HostFunction("ledger.put", ledgerPut),
         HostFunction("ledger.get", ledgerGet),
         HostFunction("ledger.scan", ledgerScan),

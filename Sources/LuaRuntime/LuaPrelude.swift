@@ -407,11 +407,77 @@ local ledger = {
   scan = function(prefix, after, limit) return ledger_scan(prefix, after, limit) end,
 }
 
+-- hl7: parse on the host; get/value/segments read the parsed table. A path is SEG[(n)][-field[(rep)][.component[.sub]]]
+-- ("PID-5.1", "PID-3(2).1", "AIS(2)-3"; '-' and '.' both separate the levels). A missing segment gives nil, a missing
+-- field or component "" (HL7 does not tell an empty field from an absent one).
+local function hl7_value(segment, field, component, subcomponent, repetition)
+  local f = segment.fields[field]
+  local r = f and f[repetition or 1]
+  local c = r and r[component or 1]
+  return c and c[subcomponent or 1] or ""
+end
+local function hl7_path(path)
+  if type(path) ~= "string" then error("hl7.get: the path must be a string like \"PID-5.1\"", 3) end
+  local id, rest = path:match("^(%u[%u%d][%u%d])(.*)$")
+  local occurrence, field, repetition, component, subcomponent = 1, nil, 1, 1, 1
+  if id then
+    local n, more = rest:match("^%((%d+)%)(.*)$")
+    if n then occurrence, rest = tonumber(n), more end
+    if rest ~= "" then
+      n, more = rest:match("^%-(%d+)(.*)$")
+      if n then
+        field, rest = tonumber(n), more
+        n, more = rest:match("^%((%d+)%)(.*)$")
+        if n then repetition, rest = tonumber(n), more end
+        n, more = rest:match("^[%-%.](%d+)(.*)$")
+        if n then
+          component, rest = tonumber(n), more
+          n, more = rest:match("^[%-%.](%d+)(.*)$")
+          if n then subcomponent, rest = tonumber(n), more end
+        end
+      end
+    end
+  end
+  if not id or rest ~= "" then
+    error(format("hl7.get: '%s' is not a path like PID-5.1, PID-3(2).1 or AIS(2)-3", path), 3)
+  end
+  return id, occurrence, field, repetition, component, subcomponent
+end
+local hl7 = {
+  parse = hostfns["hl7.parse"],
+  value = function(segment, field, component, subcomponent, repetition)
+    if type(segment) ~= "table" or type(segment.fields) ~= "table" then error("hl7.value: expected a segment from hl7.parse", 2) end
+    return hl7_value(segment, field, component, subcomponent, repetition)
+  end,
+  segments = function(message, id)
+    if type(message) ~= "table" or type(message.segments) ~= "table" then error("hl7.segments: expected a message from hl7.parse", 2) end
+    local out = {}
+    for _, segment in ipairs(message.segments) do if segment.id == id then out[#out + 1] = segment end end
+    return out
+  end,
+  get = function(message, path)
+    if type(message) ~= "table" or type(message.segments) ~= "table" then error("hl7.get: expected a message from hl7.parse", 2) end
+    local id, occurrence, field, repetition, component, subcomponent = hl7_path(path)
+    local seen = 0
+    for _, segment in ipairs(message.segments) do
+      if segment.id == id then
+        seen = seen + 1
+        if seen == occurrence then
+          if field == nil then return segment end
+          return hl7_value(segment, field, component, subcomponent, repetition)
+        end
+      end
+    end
+    return nil
+  end,
+}
+
 local host_modules = {
   http = readonly("http", http),
   json = readonly("json", json), log = readonly("log", log), time = readonly("time", time),
   crypto = readonly("crypto", crypto), fixtures = readonly("fixtures", fixtures), conflux = readonly("conflux", conflux),
   x12 = readonly("x12", { parse = hostfns["x12.parse"] }),
+  hl7 = readonly("hl7", hl7),
   ledger = readonly("ledger", ledger),
 }
 local forbidden_modules = { io = true, os = true, debug = true, package = true, ffi = true, jit = true,
