@@ -175,7 +175,8 @@ public enum FlowLoader {
                 let headers = fields["idempotency_headers"].map { strings($0, "source.idempotency_headers", expected: "header names", pattern: headerName) } ?? []
                 var ordering: String?
                 if let node = fields["ordering_key"] {
-                    ordering = string(node, "source.ordering_key", pattern: /(?:\/[^\/]*)+/, expected: "a JSON pointer like /appointment/id")
+                    ordering = string(node, "source.ordering_key", pattern: /(?:\/[^\/]*)+|[A-Z][A-Z0-9]{2}-[1-9][0-9]{0,2}(?:\.[1-9][0-9]{0,2}){0,2}/,
+                                      expected: "a JSON pointer like /appointment/id, or for HL7 v2 a field like SCH-2 or PID-3.1")
                 }
                 var auth: FlowDefinition.Auth?
                 var authValid = true

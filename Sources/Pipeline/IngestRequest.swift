@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import Formats
 import Store
 
 /// What ingress checks and extracts before a request becomes a message. Host code only: no plugin runs before the
@@ -85,6 +86,7 @@ public enum IngestPreparation {
         guard !request.body.isEmpty else { return .failure(.emptyBody) }
 
         var parsedJSON: Any?
+        var hl7: HL7Message?
         if mediaType == "application/json" || mediaType.hasSuffix("+json") {
             if let failure = JSONSyntax.validate(request.body) {
                 return .failure(.malformed("the body is not valid JSON (\(failure.description))"))
@@ -94,8 +96,11 @@ public enum IngestPreparation {
                 parsedJSON = try? JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])
             }
         } else if mediaType.contains("hl7") {
-            guard request.body.starts(with: Array("MSH".utf8)), request.body.count > 8 else {
-                return .failure(.malformed("an HL7 v2 message must start with an MSH segment"))
+            // The host's own parser: a message that will never parse is refused now, with the segment and field.
+            do {
+                hl7 = try HL7Message.parse(request.body)
+            } catch {
+                return .failure(.malformed("the body is not a valid HL7 v2 message (\(error.description))"))
             }
         } else if mediaType.hasSuffix("/xml") || mediaType.hasSuffix("+xml") {
             let parser = XMLParser(data: Data(request.body))
@@ -119,6 +124,8 @@ public enum IngestPreparation {
         var orderingKey: String?
         if let pointer = source.orderingKey, let json = parsedJSON {
             orderingKey = JSONPointer.resolve(pointer, in: json).flatMap(Self.scalarText)
+        } else if let path = source.orderingKey, let hl7 {
+            orderingKey = Self.hl7Value(path, in: hl7)
         }
 
         let correlationId: String
@@ -163,6 +170,16 @@ public enum IngestPreparation {
             return .success(String(match.1))
         }
         return .success(UUID().uuidString.lowercased())
+    }
+
+    /// "SCH-2" or "PID-3.1": the first occurrence's first repetition; nil when absent or empty.
+    static func hl7Value(_ path: String, in message: HL7Message) -> String? {
+        let parts = path.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let segment = message.segments.first(where: { $0.id == parts[0] }) else { return nil }
+        let numbers = parts[1].split(separator: ".").compactMap { Int($0) }
+        guard let field = numbers.first else { return nil }
+        let value = segment.value(field, component: numbers.count > 1 ? numbers[1] : 1, subcomponent: numbers.count > 2 ? numbers[2] : 1)
+        return value.isEmpty ? nil : value
     }
 
     static func scalarText(_ value: Any) -> String? {

@@ -29,11 +29,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder of catalog manifests: which plugin versions run, their egress lists and approvals (default: the project's catalog).")
     var catalog: String?
     @Option(help: "Seconds a worker holds a message before another may take it (heartbeats extend it).") var leaseSeconds = 30.0
+    @Option(name: .customLong("mllp"), help: ArgumentHelp("An MLLP listener for HL7 v2 senders: SOURCE:PORT (PORT 0 picks a free one). Repeatable; SOURCE is a flow's source plugin, whose content_types must include application/hl7-v2.", valueName: "source:port"))
+    var mllp: [String] = []
 
     func validate() throws {
         guard SandboxProfile.names.contains(env) else { throw ValidationError("--env must be one of \(SandboxProfile.names.joined(separator: ", "))") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (1...3600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be between 1 and 3600") }
+        _ = try mllpListeners()
+    }
+
+    /// `--mllp SOURCE:PORT` pairs.
+    func mllpListeners() throws -> [(source: String, port: Int)] {
+        try mllp.map { text in
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (0...65535).contains(port) else {
+                throw ValidationError("--mllp \(text): expected SOURCE:PORT, as in scheduling-hl7:2575")
+            }
+            return (String(parts[0]), port)
+        }
     }
 
     func run() async throws {
@@ -90,6 +104,18 @@ struct ServeCommand: AsyncParsableCommand {
                                    logger: logger)
         let scheduler = FlowScheduler(flows: definitions, logger: CLILogging.logger("conflux.scheduler")) { try await batcher.submit($0) }
         var services: [any Service] = [workers, scheduler]
+        for (source, port) in try mllpListeners() {
+            guard let flow = definitions.first(where: { $0.source.plugin == source }) else {
+                throw CLIError("--mllp \(source):\(port): no flow has the source '\(source)' (sources: \(definitions.map(\.source.plugin).sorted().joined(separator: ", ")))")
+            }
+            guard flow.source.contentTypes.contains("application/hl7-v2") else {
+                throw CLIError("--mllp \(source):\(port): the flow \(flow.name) must list application/hl7-v2 in source.content_types")
+            }
+            let ingest = MLLPIngest(flow: flow, batcher: batcher, logger: CLILogging.logger("conflux.mllp"))
+            services.append(MLLPListener(ingest: ingest, host: host, port: port) { bound in
+                FileHandle.standardOutput.write(Data("mllp \(source) listening on tcp://\(host):\(bound)\n".utf8))
+            })
+        }
         if environment.hotReloads {
             do {
                 let watcher = try DirectoryWatcher(folders: [pluginsDirectory, catalogDirectory])
