@@ -32,17 +32,20 @@ public struct MLLPListener: Service {
                 }
             }
         onListening(server.channel.localAddress?.port ?? port)
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
+        // A graceful shutdown cancels the listener: it stops accepting, and each connection ends once the message in
+        // hand is committed (a sender whose ACK is lost with the connection resends; the resend is a duplicate).
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await server.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await self.serve(connection) }
+                        }
                     }
                 }
             }
-        } onGracefulShutdown: {
-            // Stop accepting; connections in the middle of a message finish it (its ACK is written) and then close.
-            server.channel.close(promise: nil)
+        } catch is CancellationError {
+            // The shutdown asked for exactly this.
         }
     }
 
