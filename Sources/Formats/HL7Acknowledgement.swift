@@ -33,7 +33,7 @@ public enum HL7Acknowledgement {
     /// The ACK for `message` (sender and receiver swapped, same version and processing id, MSA-2 = its control id).
     /// `original` may be nil when the message could not be parsed; the ACK then says so with defaults.
     public static func build(for original: HL7Message?, code: HL7AckCode, text: String? = nil,
-                             condition: HL7ErrorCondition? = nil, controlID: String, now: Date = Date()) -> [UInt8] {
+                             condition: HL7ErrorCondition? = nil, controlID: String = newControlID(), now: Date = Date()) -> [UInt8] {
         let d = original?.delimiters ?? .standard
         let header = original?.header
         func raw(_ number: Int) -> String {
@@ -57,6 +57,11 @@ public enum HL7Acknowledgement {
             segments.append(err.joined(separator: f))
         }
         return Array((segments.joined(separator: "\r") + "\r").utf8)
+    }
+
+    /// A fresh MSH-10 for an acknowledgement: "ACK" and 17 hex digits (20 characters, the field's usual length).
+    public static func newControlID() -> String {
+        "ACK" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(17))
     }
 
     /// A value with the message's delimiters written as escape sequences.

@@ -73,8 +73,10 @@ public enum IngestPreparation {
     static let keptHeaders: Set<String> = ["content-type", "user-agent", "traceparent", "tracestate", "x-correlation-id",
                                            "idempotency-key", "webhook-id", "webhook-timestamp"]
 
-    /// Checks the request against the flow's source and builds the message to store.
-    public static func prepare(_ request: IngestRequest, flow: FlowDefinition, id: String, now: Date) -> Result<NewMessage, IngestRejection> {
+    /// Checks the request against the flow's source and builds the message to store. `parsedHL7`: the body already
+    /// parsed by the caller (MLLP parses it to address its acknowledgement), so it is not parsed twice.
+    public static func prepare(_ request: IngestRequest, flow: FlowDefinition, id: String, now: Date,
+                               parsedHL7: HL7Message? = nil) -> Result<NewMessage, IngestRejection> {
         let source = flow.source
         let mediaType = request.contentType.map { $0.split(separator: ";")[0].trimmingCharacters(in: .whitespaces).lowercased() }
         guard let mediaType, source.contentTypes.contains(mediaType) else {
@@ -97,10 +99,14 @@ public enum IngestPreparation {
             }
         } else if mediaType.contains("hl7") {
             // The host's own parser: a message that will never parse is refused now, with the segment and field.
-            do {
-                hl7 = try HL7Message.parse(request.body)
-            } catch {
-                return .failure(.malformed("the body is not a valid HL7 v2 message (\(error.description))"))
+            if let parsedHL7 {
+                hl7 = parsedHL7
+            } else {
+                do {
+                    hl7 = try HL7Message.parse(request.body)
+                } catch {
+                    return .failure(.malformed("the body is not a valid HL7 v2 message (\(error.description))"))
+                }
             }
         } else if mediaType.hasSuffix("/xml") || mediaType.hasSuffix("+xml") {
             let parser = XMLParser(data: Data(request.body))

@@ -21,15 +21,13 @@ public struct MLLPIngest: Sendable {
     static let mediaType = "application/hl7-v2"
 
     public func handle(_ payload: [UInt8], now: Date = Date()) async -> [UInt8] {
-        let ackID = "ACK" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(17))
         let message: HL7Message
         do {
             message = try HL7Message.parse(payload)
         } catch {
             logger.info("mllp message refused", metadata: ["source": "\(flow.source.plugin)", "reason": "\(error.description)"])
             return HL7Acknowledgement.build(for: Self.headerOnly(payload), code: .reject, text: error.description,
-                                            condition: error.segmentPosition == 1 && error.field == nil ? .segmentSequence : .dataType,
-                                            controlID: ackID, now: now)
+                                            condition: error.segmentPosition == 1 && error.field == nil ? .segmentSequence : .dataType, now: now)
         }
         // Sending application, facility and control id: unique per sender by the standard's own rule (MSH-10).
         let key = [message.sendingApplication, message.sendingFacility, message.controlID].joined(separator: "|")
@@ -37,22 +35,21 @@ public struct MLLPIngest: Sendable {
         if let safe = Self.visibleASCII(key) { headers["idempotency-key"] = safe }
         let request = IngestRequest(contentType: Self.mediaType, headers: headers, body: payload)
         let id = "msg_" + UUID().uuidString.lowercased()
-        switch IngestPreparation.prepare(request, flow: flow, id: id, now: now) {
+        switch IngestPreparation.prepare(request, flow: flow, id: id, now: now, parsedHL7: message) {
         case .failure(let rejection):
             logger.info("mllp message refused", metadata: ["source": "\(flow.source.plugin)", "code": "\(rejection.code)"])
-            return HL7Acknowledgement.build(for: message, code: .reject, text: rejection.message, condition: .internalError,
-                                            controlID: ackID, now: now)
+            return HL7Acknowledgement.build(for: message, code: .reject, text: rejection.message, condition: .internalError, now: now)
         case .success(let prepared):
             do {
                 switch try await batcher.submit(prepared) {
                 case .accepted(let stored), .duplicate(let stored):
                     logger.debug("mllp message accepted", metadata: ["source": "\(flow.source.plugin)", "id": "\(stored)"])
-                    return HL7Acknowledgement.build(for: message, code: .accept, controlID: ackID, now: now)
+                    return HL7Acknowledgement.build(for: message, code: .accept, now: now)
                 }
             } catch {
                 logger.error("store unavailable at mllp ingest", metadata: ["source": "\(flow.source.plugin)", "error": "\(error)"])
                 return HL7Acknowledgement.build(for: message, code: .error, text: "queue unavailable; resend later",
-                                                condition: .internalError, controlID: ackID, now: now)
+                                                condition: .internalError, now: now)
             }
         }
     }

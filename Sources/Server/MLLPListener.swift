@@ -81,7 +81,6 @@ public struct MLLPListener: Service {
 /// A rejection for a stream that is no longer in step: there is no message to address it to.
 enum HL7Reject {
     static func build(_ text: String) -> [UInt8] {
-        HL7Acknowledgement.build(for: nil, code: .reject, text: text, condition: .segmentSequence,
-                                 controlID: "ACK" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(17)))
+        HL7Acknowledgement.build(for: nil, code: .reject, text: text, condition: .segmentSequence)
     }
 }
