@@ -221,6 +221,20 @@ local function installed(mt)
     fault("permission", "setmetatable: __concat metamethods are not allowed (Lua 5.4.4 mishandles its stack during " ..
                         "them; concatenate with tostring, table.concat or string.format)", 3)
   end
+  -- Lua 5.4.4 leaves the to-be-closed value of a generic `for` open when the loop is left by `break` (fixed in 5.4.6,
+  -- lparser.c leaveblock), and lua_settop may then use a stack pointer that closing the value invalidated: a crash
+  -- of the host. A to-be-closed variable needs a value with __close, and no host value has one, so refusing __close
+  -- keeps plugins away from both bugs (and from the coroutine.close and hook-during-__close paths).
+  if rawget(mt, "__close") ~= nil then
+    fault("permission", "setmetatable: __close metamethods are not allowed (Lua 5.4.4 does not close them reliably; " ..
+                        "release resources explicitly, or with pcall)", 3)
+  end
+  -- A __call that is not a function makes luaD_precall walk the chain, shifting arguments each step, inside one VM
+  -- instruction the CPU hook cannot interrupt: t() with mt.__call = t spins until the watchdog abandons the state.
+  local call = rawget(mt, "__call")
+  if call ~= nil and type(call) ~= "function" then
+    fault("permission", format("setmetatable: __call must be a function, got %s", type(call)), 3)
+  end
   copy = {}
   for key, value in raw_next, mt do
     if type(key) == "string" and find(key, "^__") then raw_rawset(copy, key, value) end

@@ -1,5 +1,6 @@
--- expect: stack
--- why: Lua 5.4.4 bug 'C-stack overflow with deep nesting of coroutine.close' (fixed 5.4.6): lua_resetthread does not inherit nCcalls, so each closed coroutine's __close gets a fresh C-stack allowance; 150 __index levels per coroutine make ~250 coroutines enough to SIGSEGV stock 5.4.4 on an 8 MiB stack. Every thread stays shallow (per-coroutine depth checks pass): the host must bound nested coroutine.close state-wide
+-- expect: permission
+-- why: setmetatable refuses __close (Lua 5.4.4 mishandles to-be-closed values: see 153); this script was the threat before: Lua 5.4.4 bug 'C-stack overflow with deep nesting of coroutine.close' (fixed 5.4.6): lua_resetthread does not inherit nCcalls, so each closed coroutine's __close gets a fresh C-stack allowance; 150 __index levels per coroutine make ~250 coroutines enough to SIGSEGV stock 5.4.4 on an 8 MiB stack. Every thread stays shallow (per-coroutine depth checks pass): the host must bound nested coroutine.close state-wide
+-- message: __close metamethods are not allowed
 
 local DEPTH, COUNT = 150, 1000
 local target = nil
