@@ -1,3 +1,4 @@
+import Foundation
 import LuaRuntime
 
 /// Puts secret values where a plugin's request refers to them (a name between two 0x01 bytes, which only a
@@ -17,7 +18,15 @@ struct SecretSubstitution {
         var out: [UInt8] = []
         for (index, segment) in segments.enumerated() {
             guard index % 2 == 1 else { out += segment; continue }
-            let name = String(decoding: segment, as: UTF8.self)
+            // "NAME#basic:USER" (from secret.basic): HTTP Basic credentials, base64("USER:" + value), RFC 7617.
+            let reference = String(decoding: segment, as: UTF8.self)
+            let parts = reference.split(separator: "#", maxSplits: 1).map(String.init)
+            let name = parts.first ?? reference
+            var basicUser: String? = nil
+            if parts.count == 2 {
+                guard parts[1].hasPrefix("basic:") else { return .failure(.refused("http.request: a malformed secret reference")) }
+                basicUser = String(parts[1].dropFirst("basic:".count))
+            }
             guard declared.contains(name) else {
                 return .failure(.refused("http.request: secret \(name) is not declared in plugin \(plugin)'s catalog entry (secrets: \(declared.sorted().joined(separator: ", ")))"))
             }
@@ -28,7 +37,11 @@ struct SecretSubstitution {
             if header, value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
                 return .failure(.refused("http.request: secret \(name) contains CR, LF or NUL and cannot go in a header"))
             }
-            out += value
+            if let basicUser {
+                out += Array(Data(Array((basicUser + ":").utf8) + value).base64EncodedString().utf8)
+            } else {
+                out += value
+            }
         }
         return .success(out)
     }

@@ -311,7 +311,10 @@ local secret_mt = { __name = "secret", __metatable = "secret" }
 local function make_secret(parts) local h = {}; secret_parts[h] = parts; return raw_setmetatable(h, secret_mt) end
 secret_mt.__tostring = function(h)
   local out = {}
-  for i, part in ipairs(secret_parts[h]) do out[i] = type(part) == "table" and ("secret(" .. part[1] .. ")") or part end
+  for i, part in ipairs(secret_parts[h]) do
+    out[i] = type(part) == "table" and (part.basic and ("secret.basic(" .. part.basic .. ", secret(" .. part[1] .. "))")
+                                        or ("secret(" .. part[1] .. ")")) or part
+  end
   return concat(out)
 end
 secret_mt.__index = function() error("a secret handle has no fields (it holds only a name)", 2) end
@@ -328,6 +331,18 @@ local function secret_join(...)
   end
   return make_secret(parts)
 end
+-- secret.basic(user, h): the value HTTP Basic authentication sends, base64("user:" .. value of h), made by the host at
+-- send time (the value never enters Lua, so Lua cannot encode it). h must be a single secret, user a plain token.
+local function secret_basic(user, h)
+  local p = secret_parts[h]
+  if type(user) ~= "string" or not find(user, "^[%w_.%-]+$") or #user > 128 then
+    error("secret.basic: argument 1 must be a user name of letters, digits, '_', '.' or '-'", 2)
+  end
+  if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic then
+    error("secret.basic: argument 2 must be one secret handle, secret(name)", 2)
+  end
+  return make_secret({ { p[1][1], basic = user } })
+end
 local secret = raw_setmetatable({}, { -- empty, so that every read and write goes through the metatable
   __call = function(_, name)
     if type(name) ~= "string" or not find(name, "^[a-z0-9][a-z0-9_.%-/]*$") or #name > 128 then
@@ -337,7 +352,8 @@ local secret = raw_setmetatable({}, { -- empty, so that every read and write goe
   end,
   __index = function(_, key)
     if key == "join" then return secret_join end
-    error(format("secret.%s does not exist (secret(name) and secret.join(...))", tostring(key)), 2)
+    if key == "basic" then return secret_basic end
+    error(format("secret.%s does not exist (secret(name), secret.join(...) and secret.basic(user, handle))", tostring(key)), 2)
   end,
   __newindex = function(_, key) fault("permission", format("the 'secret' function is read-only (assignment to '%s')", tostring(key)), 2) end,
   __metatable = false,
@@ -349,7 +365,7 @@ local function secret_wire(h, what)
   local out = {}
   for i, part in ipairs(secret_parts[h]) do
     if type(part) == "table" then
-      out[i] = "\1" .. part[1] .. "\1"
+      out[i] = "\1" .. part[1] .. (part.basic and ("#basic:" .. part.basic) or "") .. "\1"
     else
       local refused = what == "body" and "\1" or "[%z\1\r\n]"
       if find(part, refused) then error(format("http.request: %s contains a control byte it may not carry", what), 4) end

@@ -37,6 +37,20 @@ import Testing
         #expect(out == #"{"keys":true,"meta":"secret","rawlen":0,"shown":"Bearer secret(partner/token)!1","twice":"Bearer secret(partner/token)!1secret(other)"}"#)
     }
 
+    @Test func basicCredentialsAreAHandleTooAndCheckTheirArguments() async throws {
+        let out = try await Self.run("""
+            local h = secret.join("Basic ", secret.basic("AC0123", secret("messaging/auth_token")))
+            local bad_user = select(2, pcall(secret.basic, "a b", secret("x")))
+            local bad_handle = select(2, pcall(secret.basic, "AC0123", "plain text"))
+            local joined = select(2, pcall(secret.basic, "AC0123", secret.join("a", secret("x"))))
+            return { shown = tostring(h), bad_user = bad_user, bad_handle = bad_handle, joined = joined }
+            """)
+        #expect(out.contains(#""shown":"Basic secret.basic(AC0123, secret(messaging/auth_token))""#), "\(out)")
+        #expect(out.contains("argument 1 must be a user name"), "\(out)")
+        #expect(out.contains("argument 2 must be one secret handle"), "\(out)")
+        #expect(!out.contains("\"joined\":null"), "\(out)")
+    }
+
     /// `..` on a handle is an error that says what to use instead (a __concat metamethod would reach a Lua 5.4.4 defect).
     @Test func concatenatingAHandleNamesSecretJoin() async throws {
         await #expect { _ = try await Self.run(#"return "Bearer " .. secret("partner/token")"#) } throws: { error in
