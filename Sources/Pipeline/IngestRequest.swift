@@ -12,11 +12,15 @@ public struct IngestRequest: Sendable {
     /// Header names lower-cased.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The request target's query string, without '?' (a partner may carry a reference there, as Twilio's status
+    /// callbacks do with the URL they were given). Kept with the message and given to the source's decode.
+    public var query: String?
 
-    public init(contentType: String?, headers: [String: String], body: [UInt8]) {
+    public init(contentType: String?, headers: [String: String], body: [UInt8], query: String? = nil) {
         self.contentType = contentType
         self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
         self.body = body
+        self.query = query.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
@@ -70,6 +74,8 @@ public enum IngestRejection: Error, Equatable, Sendable {
 public enum IngestPreparation {
     /// Headers kept with the message for the plugins and for tracing. Credentials (authorization, cookies, signature
     /// headers once verified) are never stored.
+    /// Where the request's query string is kept among the message's headers.
+    public static let queryKey = ":query"
     static let keptHeaders: Set<String> = ["content-type", "user-agent", "traceparent", "tracestate", "x-correlation-id",
                                            "idempotency-key", "webhook-id", "webhook-timestamp"]
 
@@ -141,10 +147,12 @@ public enum IngestPreparation {
         }
 
         // `x-conflux-*` is the host's own namespace (a scheduled run is marked with one): never taken from a sender.
-        let kept = request.headers.filter {
+        var kept = request.headers.filter {
             !$0.key.hasPrefix(ScheduledRun.headerPrefix)
                 && (keptHeaders.contains($0.key) || source.idempotencyHeaders.map { $0.lowercased() }.contains($0.key))
         }
+        // Stored under a name no HTTP field can have (':' is not a token character), so a sender cannot forge it.
+        if let query = request.query, query.utf8.count <= 4096 { kept[IngestPreparation.queryKey] = query }
         return .success(NewMessage(id: id, source: source.plugin, idempotencyKey: idempotencyKey, orderingKey: orderingKey,
                                    correlationId: correlationId, contentType: mediaType, body: request.body,
                                    headers: kept, acceptedAt: now))

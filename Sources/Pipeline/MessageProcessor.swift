@@ -40,7 +40,8 @@ public struct MessageProcessor: Sendable {
             decoded = try await call(run.plugin, run.hook, .json(message.body), context(nil), correlationId: message.correlationId)
         } else {
             producer = "\(flow.source.plugin).decode"
-            decoded = try await call(flow.source.reference, "decode", .string(message.body), context(nil), correlationId: message.correlationId)
+            decoded = try await call(flow.source.reference, "decode", .string(message.body), decodeContext(message, attempt: attempt),
+                                     correlationId: message.correlationId)
         }
         guard let events = EventListScanner.scan(decoded) else {
             throw Failure(failureClass: .permanent, kind: "contract",
@@ -73,6 +74,22 @@ public struct MessageProcessor: Sendable {
         var note = "delivered \(delivered) event(s)"
         if !ignored.isEmpty { note += "; no route for \(ignored.joined(separator: ", ")) in flow \(flow.name)" }
         return note
+    }
+
+    /// decode's context: the usual fields and `request` = { query = { name = value }, headers = { kept headers } }.
+    private func decodeContext(_ message: StoredMessage, attempt: Int) -> [UInt8] {
+        var headers: [(String, String)] = [], query: [(String, String)] = []
+        for (name, value) in message.headers.sorted(by: { $0.key < $1.key }) {
+            if name == IngestPreparation.queryKey { query = QueryString.parse(value) } else { headers.append((name, JSONText.string(value))) }
+        }
+        var seen = Set<String>()
+        let queryFields = query.filter { seen.insert($0.0).inserted }.map { ($0.0, JSONText.string($0.1)) }
+        return Array(JSONText.object([
+            ("message_id", JSONText.string(message.id)), ("correlation_id", JSONText.string(message.correlationId)),
+            ("source", JSONText.string(message.source)), ("flow", JSONText.string(flow.name)),
+            ("attempt", String(attempt)), ("event_type", "null"),
+            ("request", JSONText.object([("query", JSONText.object(queryFields)), ("headers", JSONText.object(headers))])),
+        ]).utf8)
     }
 
     private func call(_ plugin: String, _ hook: String, _ input: LuaArgument, _ context: [UInt8],

@@ -82,7 +82,7 @@ public struct IngressServer: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let ingestRequest = IngestRequest(contentType: request.headers[.contentType], headers: headers,
-                                          body: Array(buffer: body))
+                                          body: Array(buffer: body), query: request.uri.query)
         if let auth = flow.source.auth {
             // Before anything else looks at the body: an unauthenticated request is refused, and nothing is enqueued.
             guard let authentication else {

@@ -67,6 +67,7 @@ extension OdooDatabase {
             throw OdooError.user("You cannot modify a posted entry of this journal (\(displayName("account.move", move))).")
         }
         if model == "res.partner", let name = values["name"], name.isFalsy { throw OdooError.validation("Contacts require a name") }
+        try checkOperationsWrite(model, existing, values)
     }
 
     func afterWrite(_ model: String, _ id: Int) throws(OdooError) {}
@@ -87,7 +88,8 @@ extension OdooDatabase {
             records[model]![id]!["amount_untaxed"] = .double(rounded)
             records[model]![id]!["amount_total"] = .double(rounded)
             if move["state"]?.string != "posted" { records[model]![id]!["amount_residual"] = .double(rounded) }
-        default: break
+        default:
+            recomputeOperations(model, id)
         }
     }
 
@@ -190,7 +192,7 @@ extension OdooDatabase {
                             "domain": .array([.array([.string("id"), .string("in"), .array(created.map { .int($0) })])]),
                             "view_mode": .string("list,form"), "name": .string("Payments")])
         default:
-            throw OdooError.attribute(model, method)
+            return try operationsAction(model, method, ids)
         }
     }
 }

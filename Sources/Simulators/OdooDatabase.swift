@@ -59,6 +59,7 @@ public actor OdooDatabase {
         guard let model = OdooSchema.models[name] else { throw OdooError(name: "builtins.KeyError", message: name, status: 404) }
         let names: [String]
         if let known = OdooDatabase.parameters[method] { names = known }
+        else if method == "message_post", model.actions.contains(method) { names = OdooDatabase.messagePostParameters }
         else if model.actions.contains(method) { names = ["ids"] }
         else if method.hasPrefix("_") {
             throw OdooError.access("Private methods (such as '\(method)') cannot be called remotely.")
@@ -133,6 +134,8 @@ public actor OdooDatabase {
                 throw OdooError.value("External ID not found in the system: \(module).\(xmlid)")
             }
             return .array([.string(target), .int(id)])
+        case "message_post":
+            return try messagePost(name, p)
         default:
             return try action(name, method, try ids(p["ids"]), context: context)
         }
@@ -170,6 +173,7 @@ public actor OdooDatabase {
 
     func displayName(_ model: String, _ id: Int) -> String {
         guard let record = records[model]?[id] else { return "\(model),\(id)" }
+        if model == "stock.location", let complete = record["complete_name"]?.string { return complete }
         if let name = record["name"]?.string, name != "/" || model != "account.move" { return name }
         if model == "account.move" { return "Draft Invoice (* \(id))" }
         return "\(model),\(id)"
@@ -207,6 +211,7 @@ public actor OdooDatabase {
     func create(_ model: String, _ values: [String: JSONValue], context: [String: JSONValue]) throws(OdooError) -> Int {
         try beforeCreate(model, values, context: context)
         let id = try insert(model, values, context: context)
+        numberOnCreate(model, id)
         try afterCreate(model, id, context: context)
         return id
     }
@@ -223,7 +228,7 @@ public actor OdooDatabase {
             guard let field = schema.fields[name] else { throw OdooError.value("Invalid field '\(name)' on model '\(model)'") }
             if field.kind == .one2many { commands.append((name, value)); continue }
             if field.readonly { continue }
-            record[name] = try coerce(model, field, value)
+            record[name] = field.kind == .many2many && !value.isFalsy ? try many2many(model, field, value, current: []) : try coerce(model, field, value)
         }
         try Self.checkRequired(record, schema)
         let id = nextID[model, default: 1]
@@ -244,6 +249,11 @@ public actor OdooDatabase {
                 guard let field = schema.fields[name] else { throw OdooError.value("Invalid field '\(name)' on model '\(model)'") }
                 if field.kind == .one2many { try applyCommands(model, id, field, value); continue }
                 if field.readonly { continue }
+                if field.kind == .many2many, !value.isFalsy {
+                    let current = records[model]![id]![name]?.array?.compactMap(\.int) ?? []
+                    records[model]![id]![name] = try many2many(model, field, value, current: current)
+                    continue
+                }
                 records[model]![id]![name] = try coerce(model, field, value)
             }
             try Self.checkRequired(records[model]![id]!, schema)

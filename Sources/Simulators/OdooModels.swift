@@ -70,8 +70,8 @@ enum OdooSchema {
         OdooModel("res.users", "User", actions: ["context_get"], [
             .char("name", "Name", required: true), .char("login", "Login", required: true), .of(.boolean, "active", "Active", default: .bool(true)),
         ]),
-        OdooModel("res.partner", "Contact", [
-            .char("name", "Name"), .char("ref", "Reference"), .char("email", "Email"), .char("phone", "Phone"),
+        OdooModel("res.partner", "Contact", actions: ["message_post"], [
+            .char("name", "Name"), .char("ref", "Reference"), .char("email", "Email"), .char("phone", "Phone"), .char("mobile", "Mobile"),
             .of(.integer, "customer_rank", "Customer Rank", default: .int(0)), .of(.integer, "supplier_rank", "Supplier Rank", default: .int(0)),
             .of(.boolean, "is_company", "Is a Company", default: .bool(false)), .of(.boolean, "active", "Active", default: .bool(true)),
             .of(.text, "comment", "Notes"),
@@ -81,7 +81,7 @@ enum OdooSchema {
         ]),
         OdooModel("product.product", "Product Variant", [
             .char("name", "Name", required: true), .char("default_code", "Internal Reference"),
-            .of(.float, "list_price", "Sales Price", default: .double(0)),
+            .of(.float, "list_price", "Sales Price", default: .double(0)), .of(.float, "standard_price", "Cost", default: .double(0)),
             .selection("type", "Product Type", [("consu", "Goods"), ("service", "Service"), ("combo", "Combo")], default: "service"),
             .of(.boolean, "active", "Active", default: .bool(true)),
         ]),
@@ -89,7 +89,7 @@ enum OdooSchema {
             .char("name", "Journal Name", required: true), .char("code", "Short Code", required: true),
             .selection("type", "Type", [("sale", "Sales"), ("purchase", "Purchase"), ("cash", "Cash"), ("bank", "Bank"), ("general", "Miscellaneous")], default: nil),
         ]),
-        OdooModel("account.move", "Journal Entry", actions: ["action_post", "button_draft", "button_cancel"], [
+        OdooModel("account.move", "Journal Entry", actions: ["action_post", "button_draft", "button_cancel", "message_post"], [
             .char("name", "Number", readonly: true, default: .string("/")),
             .selection("move_type", "Type", [("entry", "Journal Entry"), ("out_invoice", "Customer Invoice"), ("out_refund", "Customer Credit Note"),
                                              ("in_invoice", "Vendor Bill"), ("in_refund", "Vendor Credit Note")], default: "entry"),
@@ -133,6 +133,74 @@ enum OdooSchema {
             .char("model", "Model Name", required: true), .of(.integer, "res_id", "Record ID"),
             .of(.boolean, "noupdate", "Non Updatable", default: .bool(false)), .char("complete_name", "Complete ID", readonly: true),
         ]),
+        OdooModel("mail.message", "Message", [
+            .char("model", "Related Document Model"), .of(.integer, "res_id", "Related Document ID"), .of(.text, "body", "Contents"),
+            .char("subject", "Subject"),
+            .selection("message_type", "Type", [("email", "Incoming Email"), ("comment", "Comment"), ("notification", "System notification"),
+                                                ("auto_comment", "Automated Targeted Notification"), ("user_notification", "User Specific Notification")],
+                       default: "comment"),
+            .char("subtype_xmlid", "Subtype"), .of(.datetime, "date", "Date"), .many2one("author_id", "Author", "res.partner"),
+        ]),
+        OdooModel("calendar.event", "Calendar Event", actions: ["message_post"], [
+            .char("name", "Meeting Subject", required: true), .of(.datetime, "start", "Start"), .of(.datetime, "stop", "Stop"),
+            .of(.float, "duration", "Duration"), .of(.boolean, "allday", "All Day", default: .bool(false)),
+            OdooField(name: "partner_ids", kind: .many2many, label: "Attendees", relation: "res.partner"),
+            .many2one("user_id", "Organizer", "res.users"), .char("location", "Location"), .of(.text, "description", "Description"),
+            .of(.boolean, "active", "Active", default: .bool(true)),
+            .char("x_appointment_ref", "Appointment Reference"), .char("x_site", "Site"), .char("x_service_code", "Service Code"),
+            .of(.monetary, "x_expected_revenue", "Expected Revenue"),
+            .selection("x_status", "Appointment Status", [("booked", "Booked"), ("rescheduled", "Rescheduled"), ("modified", "Modified"),
+                                                          ("cancelled", "Cancelled"), ("no_show", "No-show"), ("completed", "Completed")], default: "booked"),
+            .selection("x_reminder_status", "Reminder", [("none", "None"), ("sent", "Sent"), ("delivered", "Delivered"), ("failed", "Failed"),
+                                                         ("opted_out", "Opted out")], default: "none"),
+        ]),
+        OdooModel("stock.location", "Inventory Locations", [
+            .char("name", "Location Name", required: true), .char("complete_name", "Full Location Name"),
+            .selection("usage", "Location Type", [("supplier", "Vendor"), ("view", "Virtual"), ("internal", "Internal"), ("customer", "Customer"),
+                                                  ("inventory", "Inventory Loss"), ("production", "Production"), ("transit", "Transit")], default: "internal"),
+            .char("x_site", "Site"), .of(.boolean, "active", "Active", default: .bool(true)),
+        ]),
+        OdooModel("stock.quant", "Quants", [
+            .many2one("product_id", "Product", "product.product", required: true), .many2one("location_id", "Location", "stock.location", required: true),
+            .of(.float, "quantity", "Quantity", readonly: true),
+        ]),
+        OdooModel("purchase.order", "Purchase Order", actions: ["button_confirm", "button_cancel", "message_post"], [
+            .char("name", "Order Reference", readonly: true, default: .string("New")),
+            .many2one("partner_id", "Vendor", "res.partner", required: true), .char("partner_ref", "Vendor Reference"), .char("origin", "Source Document"),
+            .of(.datetime, "date_order", "Order Deadline"), .of(.datetime, "date_planned", "Expected Arrival"),
+            .selection("state", "Status", [("draft", "RFQ"), ("sent", "RFQ Sent"), ("to approve", "To Approve"), ("purchase", "Purchase Order"),
+                                           ("done", "Locked"), ("cancel", "Cancelled")], default: "draft", readonly: true),
+            .one2many("order_line", "Order Lines", "purchase.order.line", inverse: "order_id"),
+            .of(.monetary, "amount_total", "Total", readonly: true), .char("x_site", "Site"),
+            .selection("x_supplier_status", "Supplier Status", [("none", "Not sent"), ("sent", "Sent to supplier"), ("acknowledged", "Acknowledged"),
+                                                                ("partial", "Partially delivered"), ("delivered", "Delivered")], default: "none"),
+            .char("x_supplier_order_ref", "Supplier Order"),
+        ]),
+        OdooModel("purchase.order.line", "Purchase Order Line", [
+            .many2one("order_id", "Order Reference", "purchase.order", required: true), .many2one("product_id", "Product", "product.product"),
+            .char("name", "Description"), .of(.float, "product_qty", "Quantity", default: .double(1)),
+            .of(.float, "price_unit", "Unit Price", default: .double(0)), .of(.monetary, "price_subtotal", "Subtotal", readonly: true),
+            .of(.float, "qty_received", "Received Qty", default: .double(0)), .of(.datetime, "date_planned", "Expected Arrival"),
+        ]),
+        OdooModel("stock.picking", "Transfer", actions: ["button_validate", "action_cancel", "message_post"], [
+            .char("name", "Reference", readonly: true, default: .string("/")),
+            .selection("picking_type_code", "Type of Operation", [("incoming", "Receipt"), ("outgoing", "Delivery"), ("internal", "Internal Transfer")],
+                       default: "incoming"),
+            .many2one("partner_id", "Contact", "res.partner"), .char("origin", "Source Document"),
+            .many2one("location_id", "Source Location", "stock.location", required: true),
+            .many2one("location_dest_id", "Destination Location", "stock.location", required: true),
+            .of(.datetime, "scheduled_date", "Scheduled Date"), .of(.datetime, "date_done", "Date of Transfer", readonly: true),
+            .selection("state", "Status", [("draft", "Draft"), ("waiting", "Waiting"), ("assigned", "Ready"), ("done", "Done"), ("cancel", "Cancelled")],
+                       default: "draft", readonly: true),
+            .many2one("purchase_id", "Purchase Order", "purchase.order"),
+            .one2many("move_ids", "Stock moves", "stock.move", inverse: "picking_id"),
+        ]),
+        OdooModel("stock.move", "Stock Move", [
+            .many2one("picking_id", "Transfer", "stock.picking"), .many2one("product_id", "Product", "product.product", required: true),
+            .char("name", "Description"), .of(.float, "product_uom_qty", "Demand", default: .double(0)), .of(.float, "quantity", "Quantity", default: .double(0)),
+            .many2one("location_id", "Source Location", "stock.location"), .many2one("location_dest_id", "Destination Location", "stock.location"),
+            .selection("state", "Status", [("draft", "New"), ("assigned", "Available"), ("done", "Done"), ("cancel", "Cancelled")], default: "draft", readonly: true),
+        ]),
         OdooModel("mail.activity", "Activity", [
             .char("res_model", "Related Document Model", required: true), .of(.integer, "res_id", "Related Document ID"),
             .char("summary", "Summary"), .of(.text, "note", "Note"), .of(.date, "date_deadline", "Due Date"),
@@ -163,6 +231,23 @@ enum OdooSchema {
         for (code, name, price) in services {
             records.append(("product.product", ["name": .string(name), "default_code": .string("SVC-" + code), "list_price": .double(price)]))
         }
+        // Consumables the clinics order from their supplier, by the supplier's SKU, with the pack price paid.
+        let consumables: [(String, String, Double)] = [
+            ("GLV-NIT-M", "Nitrile gloves, medium, box of 100", 12.5), ("SYR-3ML", "Syringe 3 ml, box of 100", 18),
+            ("NDL-23G", "Needle 23G, box of 100", 9.75), ("ALC-PAD", "Alcohol prep pads, box of 200", 6.4),
+            ("TUBE-SST-5", "Blood collection tube SST 5 ml, pack of 100", 31), ("ECG-ELEC", "ECG electrodes, pack of 50", 14.2),
+            ("GAUZE-2X2", "Gauze sponges 2x2, pack of 200", 7.9), ("FLU-QUAD-10", "Influenza vaccine quadrivalent, 10 doses", 142),
+            ("BANDAGE", "Adhesive bandages, box of 100", 5.5), ("PAPER-EXAM", "Exam table paper roll", 8.25),
+        ]
+        for (sku, name, cost) in consumables {
+            records.append(("product.product", ["name": .string(name), "default_code": .string(sku), "type": .string("consu"),
+                                                "standard_price": .double(cost), "list_price": .double(0)]))
+        }
+        records.append(("res.partner", ["name": .string("MedSupply Direct"), "ref": .string("MEDSUPPLY"), "is_company": .bool(true),
+                                        "supplier_rank": .int(1)]))
+        records.append(("stock.location", ["name": .string("Vendors"), "complete_name": .string("Partners/Vendors"), "usage": .string("supplier")]))
+        records.append(("stock.location", ["name": .string("Stock"), "complete_name": .string("NORTH/Stock"), "usage": .string("internal"), "x_site": .string("north")]))
+        records.append(("stock.location", ["name": .string("Stock"), "complete_name": .string("SOUTH/Stock"), "usage": .string("internal"), "x_site": .string("south")]))
         return records
     }()
 }

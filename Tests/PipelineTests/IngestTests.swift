@@ -24,6 +24,20 @@ import Testing
         #expect(message.headers["webhook-id"] == "wh_9")
     }
 
+    @Test func theQueryStringIsKeptUnderANameNoHeaderCanHave() throws {
+        let request = IngestRequest(contentType: "application/json", headers: [":query": "forged=1"], body: Array("{}".utf8),
+                                    query: "ref=APT-7%3Areminder&kind=a+b")
+        let message = try IngestPreparation.prepare(request, flow: Self.flow, id: "m1", now: Self.now).get()
+        #expect(message.headers[IngestPreparation.queryKey] == "ref=APT-7%3Areminder&kind=a+b")
+        let plain = try Self.prepare("application/json", "{}", headers: [":query": "forged=1"]).get()
+        #expect(plain.headers[IngestPreparation.queryKey] == nil)
+    }
+
+    @Test func queryStringsDecodeAsFormsDo() {
+        let pairs = QueryString.parse("ref=APT-7%3Areminder&kind=a+b&empty=&flag&bad=%zz&utf=%C3%A9")
+        #expect(pairs.map { "\($0.0)=\($0.1)" } == ["ref=APT-7:reminder", "kind=a b", "empty=", "flag=", "bad=%zz", "utf=é"])
+    }
+
     @Test func idempotencyKeyHeaderWinsAndTraceparentCorrelates() throws {
         let message = try Self.prepare("application/json", "{}", headers: [
             "Idempotency-Key": "k-1", "webhook-id": "wh_9",

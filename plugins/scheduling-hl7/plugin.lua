@@ -12,10 +12,21 @@
 --   { type, idempotency_key = "hl7:<sending app>:<MSH-10>", occurred_at = "YYYY-MM-DDTHH:MM:SS±HH:MM" (MSH-7),
 --     appointment = { id (SCH-2, the filler's id), placer_id (SCH-1), start, stop (TQ1-7/8, else SCH-11.4/5),
 --                     duration_minutes?, status (SCH-25), site? (AIL-3.4), service = { code, system, text } (AIS-3) },
---     patient = { mrn (PID-3 of type MR), family_name, given_name } }
+--     patient = { mrn (PID-3 of type MR), family_name, given_name,
+--                 contact = { phone?, email? }?, consent = { sms = false, email = false }? } }
+-- Contact (PID-13 home, then PID-14 business, then PID-40 of v2.7+; each repetition an XTN):
+--   phone: the first usable number, a cell phone (XTN-3 "CP") before any other; from XTN-12 (unformatted), else
+--          XTN-5/6/7 (country, area, local), else XTN-1; normalised to E.164, "+1" for 10-digit US numbers. Fax,
+--          modem, beeper, TDD/TTY, e-mail entries and emergency numbers (XTN-2 "EMR": someone else's) are skipped,
+--          and so is a number that cannot be normalised — contact details are a convenience, never a reason to
+--          refuse the appointment.
+--   email: XTN-4 of an entry whose XTN-3 is "Internet" or "X.400", or whose XTN-2 is "NET".
+-- Consent: PD1-12 (protection indicator) "Y" means the patient asked for their data to be protected: consent =
+--   { sms = false, email = false }. Anything else says nothing about reminders: consent is left out (unknown).
 -- occurred_at orders the events of one appointment: a mapping ignores one older than what it already applied (two
 -- reschedules crossing), and a cancellation that arrives first still wins over the booking that follows it.
 local hl7 = require("hl7")
+local phone = require("lib.phone")
 
 local M = { kind = "source" }
 
@@ -40,6 +51,43 @@ function M._timestamp(value, where)
   return ("%s-%s-%sT%s:%s:%s%s"):format(y, mo, d, h, mi, s, sign and (sign .. zh .. ":" .. zm) or "")
 end
 
+-- XTN-3 equipment that cannot take a call or a text message, and XTN-2 uses that are not the patient's own line.
+local NOT_A_PHONE = { FX = true, MD = true, BP = true, TDD = true, TTY = true, INTERNET = true, ["X.400"] = true }
+local NOT_THEIRS = { EMR = true, NET = true, BPN = true }
+
+-- The patient's phone and e-mail from the XTN repetitions of PID-13, PID-14 and PID-40 (see the header), or nil.
+function M._contact(pid)
+  local phones, cell, email = {}, nil, nil
+  for _, field in ipairs({ 13, 14, 40 }) do
+    for repetition in ipairs(pid.fields[field] or {}) do
+      local function xtn(component) return hl7.value(pid, field, component, 1, repetition) end
+      local use, equipment = xtn(2):upper(), xtn(3):upper()
+      if not email and (equipment == "INTERNET" or equipment == "X.400" or use == "NET") then
+        email = phone.email(xtn(4))
+      end
+      if not NOT_A_PHONE[equipment] and not NOT_THEIRS[use] then
+        local number
+        if xtn(12) ~= "" then number = phone.e164(xtn(12))
+        elseif xtn(7) ~= "" then number = phone.e164(xtn(6) .. xtn(7), xtn(5))
+        elseif xtn(1) ~= "" then number = phone.e164(xtn(1)) end
+        if number then
+          phones[#phones + 1] = number
+          if equipment == "CP" and not cell then cell = number end
+        end
+      end
+    end
+  end
+  local contact = { phone = cell or phones[1], email = email }
+  if contact.phone == nil and contact.email == nil then return nil end
+  return contact
+end
+
+-- PD1-12 "Y": protect the patient's data, so no reminders by SMS or e-mail; otherwise unknown (nil).
+function M._consent(pd1)
+  if pd1 and hl7.value(pd1, 12):upper() == "Y" then return { sms = false, email = false } end
+  return nil
+end
+
 local function patient(message)
   local pid = hl7.get(message, "PID")
   if not pid then fail("PID: the message has no patient segment") end
@@ -50,7 +98,8 @@ local function patient(message)
     if index == 1 and id ~= "" then mrn = id end -- no MR type given: the first identifier
   end
   if not mrn then fail("PID-3: the patient has no identifier (an MRN is needed to match the patient in Odoo)") end
-  return { mrn = mrn, family_name = hl7.value(pid, 5, 1, 1), given_name = hl7.value(pid, 5, 2) }
+  return { mrn = mrn, family_name = hl7.value(pid, 5, 1, 1), given_name = hl7.value(pid, 5, 2),
+           contact = M._contact(pid), consent = M._consent(hl7.get(message, "PD1")) }
 end
 
 local function minutes(amount, unit)
