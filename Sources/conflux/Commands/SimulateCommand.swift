@@ -5,13 +5,13 @@ import Logging
 import ServiceLifecycle
 import Simulators
 
-/// `conflux simulate odoo|payments|clearinghouse`: partner systems' stand-ins, speaking their real protocols with
+/// `conflux simulate odoo|payments|clearinghouse|messaging|supplier`: partner systems' stand-ins, speaking their real protocols with
 /// synthetic data and injected faults, for developers without those systems and for the tests and the demo.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run a stand-in for a partner system (synthetic data, fault injection).",
-        subcommands: [SimulateOdoo.self, SimulatePayments.self, SimulateClearinghouse.self]
+        subcommands: [SimulateOdoo.self, SimulatePayments.self, SimulateClearinghouse.self, SimulateMessaging.self, SimulateSupplier.self]
     )
 }
 
@@ -89,6 +89,58 @@ struct SimulateClearinghouse: AsyncParsableCommand {
         let url = try remitURL.map { try SimulatorServer.httpURL($0, option: "--remit-url") }
         let simulator = ClearinghouseSimulator(apiKey: key, remitURL: url)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "clearinghouse-simulator")
+    }
+}
+
+struct SimulateMessaging: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "messaging",
+        abstract: "An SMS provider stand-in (Twilio's Messages API): sends, signed status callbacks, patient replies (STOP/START).",
+        discussion: """
+        POST /2010-04-01/Accounts/{AccountSid}/Messages.json (Basic AccountSid:AuthToken; To, From, Body, StatusCallback);
+        POST /_sim/inbound {"from":"+1…","body":"STOP"}; POST /_sim/faults {"fail_next":2,"fail_status":503}; GET /_sim/state.
+        """
+    )
+
+    @Option(help: "Port (0 picks a free one).") var port = 18095
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The account SID clients authenticate as.") var accountSid = "AC00000000000000000000000000000001"
+    @Option(help: "The auth token; read from MESSAGING_SIM_AUTH_TOKEN when not given.") var authToken: String?
+    @Option(help: "Where patients' replies go, e.g. http://127.0.0.1:8080/ingest/messaging-status.") var inboundURL: String?
+    @Option(help: "The clinic's sending number.") var number = "+15555550100"
+    @Option(parsing: .upToNextOption, help: "Numbers whose messages end undelivered (30003).") var unreachable: [String] = []
+
+    func run() async throws {
+        let token = try SimulatorServer.required(authToken, option: "--auth-token", environment: "MESSAGING_SIM_AUTH_TOKEN")
+        let url = try inboundURL.map { try SimulatorServer.httpURL($0, option: "--inbound-url") }
+        let simulator = MessagingSimulator(accountSid: accountSid, authToken: token, inboundURL: url, unreachable: unreachable, number: number)
+        try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "messaging-simulator")
+    }
+}
+
+struct SimulateSupplier: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supplier",
+        abstract: "A medical-supply distributor's portal: purchase orders in, signed acknowledgement and delivery webhooks out, site stock counts.",
+        discussion: """
+        POST /api/v1/orders (Bearer API key, Idempotency-Key); GET /api/v1/sites/{site}/balances; POST /_sim/deliver {"order_ref":…};
+        POST /_sim/counts {"site":…,"sku":…,"quantity":…}; POST /_sim/faults {"fail_next":2,"fail_status":503}; GET /_sim/state.
+        """
+    )
+
+    @Option(help: "Port (0 picks a free one).") var port = 18096
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The API key buyers must send; read from SUPPLIER_SIM_API_KEY when not given.") var apiKey: String?
+    @Option(help: "Where webhooks go, e.g. http://127.0.0.1:8080/ingest/supplier-portal-events.") var webhookURL: String?
+    @Option(help: "The Standard Webhooks signing secret (whsec_…); read from SUPPLIER_SIM_WEBHOOK_SECRET when not given.") var webhookSecret: String?
+    @Option(help: "Deliver each order this long after acknowledging it (omit: only on POST /_sim/deliver).") var deliverAfterMs: Int?
+
+    func run() async throws {
+        let key = try SimulatorServer.required(apiKey, option: "--api-key", environment: "SUPPLIER_SIM_API_KEY")
+        let secret = try SimulatorServer.required(webhookSecret, option: "--webhook-secret", environment: "SUPPLIER_SIM_WEBHOOK_SECRET")
+        let url = try webhookURL.map { try SimulatorServer.httpURL($0, option: "--webhook-url") }
+        let simulator = SupplierSimulator(apiKey: key, webhookURL: url, webhookSecret: secret, deliverAfterMilliseconds: deliverAfterMs)
+        try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "supplier-simulator")
     }
 }
 

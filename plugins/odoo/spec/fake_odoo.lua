@@ -20,9 +20,18 @@ local API = {}   -- the model methods, by name: fn(fake, model, ids, kw)
 -- The relational fields the fake knows, so it can check ids and answer `read` the way Odoo does.
 local MANY2ONE = {
   partner_id = "res.partner", currency_id = "res.currency", journal_id = "account.journal", product_id = "product.product",
-  move_id = "account.move",
+  move_id = "account.move", order_id = "purchase.order", purchase_id = "purchase.order", picking_id = "stock.picking",
+  location_id = "stock.location", location_dest_id = "stock.location",
 }
-local ONE2MANY = { ["account.move"] = { invoice_line_ids = "account.move.line" } }
+local ONE2MANY = {
+  ["account.move"] = { invoice_line_ids = "account.move.line" },
+  ["purchase.order"] = { order_line = "purchase.order.line" },
+  ["stock.picking"] = { move_ids = "stock.move" },
+}
+-- The field of a line pointing back to its parent (the one2many's inverse).
+local INVERSE = { ["account.move.line"] = "move_id", ["purchase.order.line"] = "order_id", ["stock.move"] = "picking_id" }
+-- many2many fields take Odoo's command lists: (6, 0, ids) replace, (4, id) link, (3, id) unlink.
+local MANY2MANY = { partner_ids = "res.partner" }
 
 -- Named parameters each method takes (JSON-2 names; JSON-RPC passes the same as kwargs, `ids` positionally).
 local PARAMS = {
@@ -34,8 +43,13 @@ local PARAMS = {
   unlink = { context = true },
   action_post = { context = true },
   action_create_payments = { context = true },
+  message_post = { body = true, message_type = true, subtype_xmlid = true, context = true },
+  button_confirm = { context = true },
+  button_validate = { context = true },
+  button_cancel = { context = true },
 }
-local NEEDS_IDS = { read = true, write = true, unlink = true, action_post = true, action_create_payments = true }
+local NEEDS_IDS = { read = true, write = true, unlink = true, action_post = true, action_create_payments = true,
+                    message_post = true, button_confirm = true, button_validate = true, button_cancel = true }
 
 -- JSON-2 answers errors with an HTTP status chosen by the exception.
 local JSON2_STATUS = {
@@ -387,6 +401,7 @@ local function matches(rec, domain)
   for _, term in ipairs(domain) do
     local field, operator, value = term[1], term[2], term[3]
     local have = rec[field]
+    if have == nil then have = false end   -- an unset field reads (and searches) as False in Odoo
     if operator == "=" then
       if have ~= value then return false end
     elseif operator == "!=" then
@@ -429,7 +444,7 @@ function Fake:_read(model, ids, kw)
     for _, field in ipairs(kw.fields) do
       local value = rec[field]
       local o2m = ONE2MANY[model] and ONE2MANY[model][field]
-      if o2m then
+      if o2m or MANY2MANY[field] then
         row[field] = json.array(copy(value or {}))
       elseif MANY2ONE[field] and math.type(value) == "integer" then
         local target = self:record(MANY2ONE[field], value)
@@ -480,7 +495,7 @@ function Fake:_apply(model, rec, values)
         if code == 0 then
           if command[2] ~= 0 or type(command[3]) ~= "table" then self:problem(field .. ": create is [0, 0, values]") end
           local line_values = copy(command[3])
-          line_values.move_id = rec.id
+          line_values[INVERSE[o2m]] = rec.id
           current[#current + 1] = self:_new_record(o2m, line_values)
         elseif code == 2 then
           local kept, found = {}, false
@@ -495,6 +510,8 @@ function Fake:_apply(model, rec, values)
         end
       end
       rec[field] = current
+    elseif MANY2MANY[field] then
+      rec[field] = self:_many2many(model, field, rec[field] or {}, value)
     elseif MANY2ONE[field] then
       if value ~= false and math.type(value) ~= "integer" then
         self:problem(("%s.%s must be a record id, got %s"):format(model, field, json.encode(value)))
@@ -521,6 +538,8 @@ function Fake:_new_record(model, values)
     rec.state, rec.payment_state, rec.name, rec.move_type = "draft", "not_paid", "/", "entry"
   elseif model == "account.payment" then
     rec.state = "draft"
+  elseif M.DEFAULTS[model] then
+    M.DEFAULTS[model](self, rec)
   elseif model == "ir.model.data" then
     local v = values
     if type(v.module) ~= "string" or type(v.name) ~= "string" or type(v.model) ~= "string" or math.type(v.res_id) ~= "integer" then
@@ -647,8 +666,41 @@ function API.action_create_payments(self, model, ids)
            view_mode = "form", context = { create = false } }
 end
 
+-- A many2many value: the command list applied to the current ids.
+function Fake:_many2many(model, field, current, commands)
+  local where = ("%s.%s"):format(model, field)
+  if not is_list(commands) then self:problem(where .. " takes a list of commands like [[6, 0, ids]]") end
+  local ids = copy(current)
+  for _, command in ipairs(commands) do
+    if not is_list(command) then self:problem(where .. ": a command is a list, got " .. json.encode(command)) end
+    local code = command[1]
+    if code == 6 then
+      if #command ~= 3 or command[2] ~= 0 or not is_list(command[3]) then self:problem(where .. ": replace is [6, 0, ids]") end
+      ids = {}
+      for _, id in ipairs(command[3]) do ids[#ids + 1] = id end
+    elseif code == 4 or code == 3 then
+      local kept = {}
+      for _, id in ipairs(ids) do if id ~= command[2] then kept[#kept + 1] = id end end
+      if code == 4 then kept[#kept + 1] = command[2] end
+      ids = kept
+    else
+      self:problem(("%s: command %s is not one the connector should send"):format(where, tostring(code)))
+    end
+  end
+  for _, id in ipairs(ids) do
+    if math.type(id) ~= "integer" or not self:record(MANY2MANY[field], id) then
+      self:problem(("%s: no %s with id %s"):format(where, MANY2MANY[field], tostring(id)))
+    end
+  end
+  return ids
+end
+
 API.search = Fake._search
 API.read = Fake._read
 API.search_read = Fake._search_read
+
+-- Purchases, receipts, stock and the chatter: in their own file (spec/fake_odoo_supply.lua).
+M.DEFAULTS = {}
+require("spec.fake_odoo_supply").install({ M = M, Fake = Fake, API = API, odoo_error = odoo_error, copy = copy })
 
 return M

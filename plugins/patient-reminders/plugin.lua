@@ -1,0 +1,324 @@
+-- patient-reminders: a mapping plugin. Appointment events become text messages to the patient, delivered by the
+-- `messaging` connector:
+--
+--   appointment.booked                           → confirmation
+--   appointment.rescheduled / .modified (new time) → changed
+--   appointment.cancelled                        → cancelled
+--   appointment.reminder_due (from the schedule)  → reminder
+--
+-- The operation: { op = "send", key = "<appointment>:<kind>:<occurred_at, or start for a reminder>", channel = "sms",
+-- to = "+1…", body = "…", ref = "<appointment id>:<kind>" }. The connector sends a key once; `ref` travels with the
+-- status callbacks back to the appointment. When nothing may be sent the result is { skip = "<why>" } (the connector
+-- sends nothing), never an error: a patient without consent is not a fault.
+--
+-- Nothing is sent unless the patient opted in to SMS explicitly (consent.sms == true; nil is "unknown", which is not
+-- consent), has a mobile number, that number has not replied STOP, and the appointment is still ahead. The body names
+-- the clinic and the time only (lib/text.lua).
+--
+-- State, in this plugin's ledger (the host keeps it per plugin name):
+--   patient:<mrn>   { phone, phone_at, sms, sms_at }  each field with the occurred_at (epoch) of the event that set it,
+--                   so an older event never overwrites a newer one; a field an event leaves out (nil) is unknown and
+--                   keeps what is known.
+--   phone:<e164>    { opted_out, at }  set only by patient.opted_out / opted_in (the STOP/START replies), so an
+--                   opt-out wins over any later registration data until the number opts in again.
+--   appt:<id>       { at, event, state, start, start_s, site, mrn, told = {kind, start}, result, reminder = {start, run} }
+--                   the newest applied event: an older one (two reschedules crossing, a booking after its
+--                   cancellation) changes nothing; the same event again (a retry) gets the same result back.
+--
+-- Reminders: `_reminders(input, ctx)` is the scheduled pass (see its comment for why it is `_`-named for now): it
+-- returns appointment.reminder_due for appointments starting 24–48 h after the run's due time that have had no
+-- reminder for that start.
+local json = require("json")
+local fixtures = require("fixtures")
+local ledger = require("ledger")
+local time = require("time")
+local clock = require("lib.clock")
+local text = require("lib.text")
+
+local M = { kind = "mapping" }
+
+M.VALUE_MAP = "values/sites.json"
+M.REMIND_FROM_S, M.REMIND_UNTIL_S = 24 * 3600, 48 * 3600
+M.ACTIVE = { booked = true, rescheduled = true, modified = true }
+
+-- Replaceable in specs: the store and the clock.
+function M._ledger_get(key) return ledger.get(key) end
+function M._ledger_put(key, value) return ledger.put(key, value) end
+function M._ledger_scan(prefix, after, limit) return ledger.scan(prefix, after, limit) end
+function M._now() return math.floor(time.now()) end
+
+local function fail(message) error(message, 0) end
+
+local function describe_value(value)
+  if value == nil then return "missing" end
+  if value == json.null then return "null" end
+  if type(value) == "string" then return ("the string %q"):format(value) end
+  if type(value) == "table" then return json.is_array(value) and "an array" or "an object" end
+  return ("a %s (%s)"):format(type(value), tostring(value))
+end
+
+local function present(value) return value ~= nil and value ~= json.null end
+
+local function object_at(value, path)
+  if type(value) ~= "table" or value == json.null or json.is_array(value) then
+    fail(("%s: expected an object, got %s"):format(path, describe_value(value)))
+  end
+  return value
+end
+
+local function string_at(value, path)
+  if type(value) ~= "string" or value == "" then fail(("%s: expected a non-empty string, got %s"):format(path, describe_value(value))) end
+  return value
+end
+
+local function instant_at(value, path, zone)
+  string_at(value, path)
+  local seconds, err = clock.instant(value, zone)
+  if not seconds then fail(("%s: %s"):format(path, err)) end
+  return seconds
+end
+
+local E164 = "^%+[1-9]%d%d%d%d%d%d+$"
+local function is_e164(value) return type(value) == "string" and #value <= 16 and value:match(E164) ~= nil end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- The site value map: site code → { name, phone (E.164), time_zone (IANA, one lib/clock.lua knows) }.
+
+function M._load_value_map(path)
+  local ok, raw = pcall(fixtures.read, path)
+  if not ok then fail(("%s: cannot read the value map: %s"):format(path, tostring(raw))) end
+  local decoded_ok, map = pcall(json.decode, raw)
+  if not decoded_ok then fail(("%s: not valid JSON: %s"):format(path, tostring(map))) end
+  object_at(map, path)
+  for code, site in pairs(map) do
+    local where = ("%s: $[%q]"):format(path, code)
+    object_at(site, where)
+    string_at(site.name, where .. ".name")
+    if not site.name:match("^[ -~]+$") then
+      fail(where .. ".name: keep site names to plain ASCII (GSM-7), or every message costs two or three segments")
+    end
+    if not is_e164(site.phone) then fail(("%s.phone: expected an E.164 number like +15555550100, got %s"):format(where, describe_value(site.phone))) end
+    string_at(site.time_zone, where .. ".time_zone")
+    if not clock.ZONES[site.time_zone] then
+      fail(("%s.time_zone: %q is not a zone lib/clock.lua knows"):format(where, site.time_zone))
+    end
+  end
+  return map
+end
+
+local sites
+function M._sites()
+  sites = sites or M._load_value_map(M.VALUE_MAP)
+  return sites
+end
+
+local function site_at(code, path)
+  local site = M._sites()[string_at(code, path)]
+  if not site then fail(("%s: site %q is not in the value map %s"):format(path, code, M.VALUE_MAP)) end
+  return site
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Patients and numbers
+
+local function skip(reason) return { skip = reason } end
+
+-- Applies what an event says about the patient, field by field, unless the ledger has newer.
+local function remember_patient(patient, at, path)
+  object_at(patient, path)
+  local mrn = string_at(patient.mrn, path .. ".mrn")
+  local key = "patient:" .. mrn
+  local known = M._ledger_get(key) or {}
+  local changed = false
+  local contact = present(patient.contact) and object_at(patient.contact, path .. ".contact") or {}
+  local consent = present(patient.consent) and object_at(patient.consent, path .. ".consent") or {}
+  if present(contact.phone) and at >= (known.phone_at or -math.huge) then
+    -- A number that is not E.164 is kept out (nothing can be sent to it) but does not fail the event.
+    known.phone = is_e164(contact.phone) and contact.phone or nil
+    known.phone_at, changed = at, true
+  end
+  if present(consent.sms) and at >= (known.sms_at or -math.huge) then
+    if type(consent.sms) ~= "boolean" then
+      fail(("%s.consent.sms: expected true, false or null, got %s"):format(path, describe_value(consent.sms)))
+    end
+    known.sms, known.sms_at, changed = consent.sms, at, true
+  end
+  if changed then M._ledger_put(key, known) end
+  return mrn
+end
+
+-- The number to text, or nil and why not. The order of the checks is the order of the reasons a person would ask.
+local function recipient(mrn)
+  if not mrn then return nil, "the appointment names no patient" end
+  local patient = M._ledger_get("patient:" .. mrn) or {}
+  if patient.sms ~= true then
+    return nil, patient.sms == false and "the patient declined SMS (consent.sms = false)"
+      or "no SMS consent on record for the patient (consent.sms is not true)"
+  end
+  if not patient.phone then return nil, "no mobile number on record for the patient" end
+  local number = M._ledger_get("phone:" .. patient.phone)
+  if number and number.opted_out then return nil, "the patient's number replied STOP (opted out)" end
+  return patient.phone
+end
+
+local function number_event(event, opted_out)
+  local phone = string_at(event.phone, "$.phone")
+  if not is_e164(phone) then fail(("$.phone: expected an E.164 number, got %s"):format(describe_value(phone))) end
+  local at = instant_at(event.occurred_at, "$.occurred_at")
+  local key = "phone:" .. phone
+  local known = M._ledger_get(key)
+  if known and at < known.at then return skip("an opt-in/opt-out newer than this one is already recorded") end
+  M._ledger_put(key, { opted_out = opted_out, at = at })
+  return skip(opted_out and "number opted out: no messages until it opts in" or "number opted in again")
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- Messages
+
+-- The send operation, or a skip saying why not. `key_time` distinguishes messages of one kind (the event's occurred_at;
+-- a reminder's start).
+local function message(kind, id, entry, key_time)
+  local now = M._now()
+  if entry.start_s <= now then return skip(("the appointment started at %s: nothing to tell"):format(entry.start)) end
+  if not entry.site then return skip("the appointment has no site: a message could not name the clinic or its time zone") end
+  local site = site_at(entry.site, "$.appointment.site")
+  local to, why = recipient(entry.mrn)
+  if not to then return skip(why) end
+  return {
+    op = "send", key = ("%s:%s:%s"):format(id, kind, key_time), channel = "sms", to = to,
+    body = text.body(kind, site, entry.start_s), ref = ("%s:%s"):format(id, kind),
+  }
+end
+
+local STATES = { ["appointment.booked"] = "booked", ["appointment.rescheduled"] = "rescheduled",
+                 ["appointment.modified"] = "modified", ["appointment.cancelled"] = "cancelled",
+                 ["appointment.no_show"] = "no_show", ["appointment.completed"] = "completed" }
+
+-- Which message the new state calls for, given what was applied before, or nil and why none.
+local function kind_for(state, previous, start_s)
+  local told = previous.told
+  local already = told and told.kind ~= "cancelled" and told.start_s == start_s
+  if state == "booked" then
+    if already then return nil, "the patient was already told this time" end
+    return "confirmation"
+  elseif state == "rescheduled" or state == "modified" then
+    if already then return nil, "the patient was already told this time" end
+    if state == "modified" and not (previous.start_s and previous.start_s ~= start_s) then
+      return nil, "modified without a new time: nothing the patient needs to know"
+    end
+    if state == "rescheduled" and previous.start_s == start_s and previous.state ~= "cancelled" then
+      return nil, "rescheduled to the time already known"
+    end
+    return "changed"
+  elseif state == "cancelled" then
+    if previous.state == "cancelled" then return nil, "already cancelled" end
+    return "cancelled"
+  end
+  return nil, ("%s: no message"):format(state)
+end
+
+local function appointment_event(event, state)
+  local at = instant_at(event.occurred_at, "$.occurred_at")
+  local appointment = object_at(event.appointment, "$.appointment")
+  local id = string_at(appointment.id, "$.appointment.id")
+  local mrn = present(event.patient) and remember_patient(event.patient, at, "$.patient") or nil
+  local key = "appt:" .. id
+  local previous = M._ledger_get(key) or {}
+  if previous.event ~= nil and previous.event == event.idempotency_key and previous.result then
+    return previous.result -- the same event again (a retry): the same answer, so the connector's key dedupes it
+  end
+  if previous.at and at < previous.at then
+    return skip(("older than the newest applied event of appointment %s (%s): ignored"):format(id, previous.occurred_at))
+  end
+  local site = present(appointment.site) and string_at(appointment.site, "$.appointment.site") or previous.site
+  local zone = site and M._sites()[site] and M._sites()[site].time_zone or nil
+  local start, start_s = previous.start, previous.start_s
+  if present(appointment.start) then start, start_s = appointment.start, instant_at(appointment.start, "$.appointment.start", zone) end
+  local entry = { at = at, occurred_at = event.occurred_at, event = event.idempotency_key, state = state, start = start,
+                  start_s = start_s, site = site, mrn = mrn or previous.mrn, told = previous.told, reminder = previous.reminder }
+  local result
+  if not start_s then
+    result = skip(("appointment %s has no start time: nothing to tell"):format(id))
+  else
+    local kind, why = kind_for(state, previous, start_s)
+    result = kind and message(kind, id, entry, event.occurred_at) or skip(why)
+    if result.op == "send" then entry.told = { kind = kind, start = start, start_s = start_s } end
+  end
+  entry.result = result
+  M._ledger_put(key, entry)
+  return result
+end
+
+local function reminder_event(event)
+  local appointment = object_at(event.appointment, "$.appointment")
+  local id = string_at(appointment.id, "$.appointment.id")
+  local start = string_at(appointment.start, "$.appointment.start")
+  local entry = M._ledger_get("appt:" .. id)
+  if not entry then return skip(("appointment %s is not known here"):format(id)) end
+  if not M.ACTIVE[entry.state] then return skip(("appointment %s is %s now: no reminder"):format(id, entry.state)) end
+  if entry.start ~= start then
+    return skip(("appointment %s moved to %s since the reminder was due: the next run reminds for the new time"):format(id, entry.start))
+  end
+  return message("reminder", id, entry, entry.start)
+end
+
+function M.map(event, ctx)
+  object_at(event, "$")
+  local kind = string_at(event.type, "$.type")
+  if kind == "patient.registered" or kind == "patient.updated" then
+    remember_patient(event.patient, instant_at(event.occurred_at, "$.occurred_at"), "$.patient")
+    return skip("patient details recorded: nothing to send")
+  elseif kind == "patient.opted_out" then
+    return number_event(event, true)
+  elseif kind == "patient.opted_in" then
+    return number_event(event, false)
+  elseif kind == "appointment.reminder_due" then
+    return reminder_event(event)
+  elseif STATES[kind] then
+    return appointment_event(event, STATES[kind])
+  end
+  fail(("$.type: %q is not an event patient-reminders takes (appointment.*, patient.registered/updated/opted_out/opted_in)"):format(kind))
+end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- The scheduled pass. `input` is the host's scheduled run ({flow, schedule, plugin, hook, due}); its due time is "now",
+-- so a retried run decides exactly as the first attempt did. An appointment gets one reminder per start time; the run
+-- that produced it is recorded, so a retry of that same run (its events failed downstream) produces them again —
+-- the connector's key keeps the patient from getting two.
+--
+-- Named with a leading `_` because the host lets a mapping define only `map` and a flow schedule only a source's or
+-- connector's poll/reconcile; it becomes a schedule hook (`M.poll = M._reminders`, say) once the host accepts one on a
+-- mapping. Until then specs reach it as is.
+function M._reminders(input, ctx)
+  local now = M._now()
+  local run = "reminders"
+  if type(input) == "table" and type(input.due) == "string" then
+    now = instant_at(input.due, "$.due")
+    run = ("%s@%s"):format(tostring(input.schedule or "reminders"), input.due)
+  end
+  local events, after = {}, nil
+  repeat
+    local page = M._ledger_scan("appt:", after, 200)
+    for _, item in ipairs(page) do
+      local entry = item.value
+      local ahead = entry.start_s and entry.start_s - now
+      local reminded = entry.reminder and entry.reminder.start == entry.start and entry.reminder.run ~= run
+      if M.ACTIVE[entry.state] and ahead and ahead >= M.REMIND_FROM_S and ahead < M.REMIND_UNTIL_S and not reminded then
+        local id = item.key:sub(#"appt:" + 1)
+        events[#events + 1] = {
+          type = "appointment.reminder_due",
+          idempotency_key = ("reminder:%s:%s"):format(id, entry.start),
+          occurred_at = clock.iso(now),
+          appointment = { id = id, start = entry.start, site = entry.site },
+          patient = entry.mrn and { mrn = entry.mrn } or nil,
+        }
+        entry.reminder = { start = entry.start, run = run, at = clock.iso(now) }
+        M._ledger_put(item.key, entry)
+      end
+      after = item.key
+    end
+  until #page < 200
+  return json.array(events)
+end
+
+return M
