@@ -26,11 +26,13 @@ public struct FlowDefinition: Sendable, Equatable {
     /// several during a rotation.
     public struct Auth: Sendable, Equatable {
         public enum Scheme: String, Sendable, Equatable, CaseIterable {
-            case standardWebhooks = "standard-webhooks", stripe, bearer
+            case standardWebhooks = "standard-webhooks", stripe, bearer, twilio
         }
         public var scheme: Scheme
         public var secrets: [String]
         public var toleranceSeconds: Int
+        /// twilio: the URL the partner was given for this source (it is part of what is signed), without the query.
+        public var publicURL: String? = nil
     }
 
     /// `mappings` and `connector` are plugin references: `NAME` or `NAME@RANGE`.

@@ -245,7 +245,7 @@ public enum FlowLoader {
         }
 
         mutating func auth(_ node: Node) -> FlowDefinition.Auth? {
-            guard let fields = mapping(node, "source.auth", allowed: ["scheme", "secrets", "tolerance_s"], required: ["scheme", "secrets"]) else {
+            guard let fields = mapping(node, "source.auth", allowed: ["scheme", "secrets", "tolerance_s", "public_url"], required: ["scheme", "secrets"]) else {
                 return nil
             }
             let schemes = FlowDefinition.Auth.Scheme.allCases.map(\.rawValue)
@@ -257,8 +257,18 @@ public enum FlowLoader {
             let secrets = strings(fields["secrets"], "source.auth.secrets", expected: "secret names like payments/webhook_secret",
                                   pattern: /[a-z0-9][a-z0-9_.-]*(?:\/[a-z0-9][a-z0-9_.-]*)*/)
             let tolerance = fields["tolerance_s"].map { integer($0, "source.auth.tolerance_s", range: 1...3600) } ?? 300
+            var publicURL: String?
+            if let node = fields["public_url"] {
+                publicURL = string(node, "source.auth.public_url", pattern: /https?:\/\/[^\s?#]+/,
+                                   expected: "the http(s) URL the partner posts to, without a query (e.g. https://conflux.example/ingest/messaging-status)")
+                if publicURL == nil { return nil }
+                if scheme != .twilio { problem(node, "source.auth.public_url", "public_url is used only by scheme twilio") }
+            } else if scheme == .twilio {
+                problem(fields["scheme"], "source.auth.public_url", "scheme twilio needs public_url: the URL configured at the partner, which it signs")
+                return nil
+            }
             guard let scheme, let secrets, let tolerance else { return nil }
-            return FlowDefinition.Auth(scheme: scheme, secrets: secrets, toleranceSeconds: tolerance)
+            return FlowDefinition.Auth(scheme: scheme, secrets: secrets, toleranceSeconds: tolerance, publicURL: publicURL)
         }
 
         mutating func schedules(_ node: Node, source: String?, connectors: Set<String>) -> [FlowDefinition.Schedule] {

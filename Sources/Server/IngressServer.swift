@@ -90,7 +90,8 @@ public struct IngressServer: Sendable {
                                           message: "source \(source) requires authentication, which this server cannot check; retry later",
                                           headers: [.retryAfter: "30"])
             }
-            switch await authentication.verify(auth, source: source, headers: ingestRequest.headers, body: ingestRequest.body) {
+            switch await authentication.verify(auth, source: source, headers: ingestRequest.headers, body: ingestRequest.body,
+                                               query: ingestRequest.query) {
             case .accepted: break
             case .refused(let code, let message):
                 logger.warning("webhook refused", metadata: ["source": "\(source)", "code": "\(code)"])

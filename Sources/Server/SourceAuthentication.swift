@@ -24,7 +24,8 @@ public final class SourceAuthentication: Sendable {
         case unavailable(String)
     }
 
-    public func verify(_ auth: FlowDefinition.Auth, source: String, headers: [String: String], body: [UInt8], now: Date = Date()) async -> Outcome {
+    public func verify(_ auth: FlowDefinition.Auth, source: String, headers: [String: String], body: [UInt8], query: String? = nil,
+                       now: Date = Date()) async -> Outcome {
         let authenticator: WebhookAuthenticator
         if let cached = cache.withLock({ $0[source] }), cached.until > now {
             authenticator = cached.authenticator
@@ -40,10 +41,11 @@ public final class SourceAuthentication: Sendable {
             case .standardWebhooks: authenticator = .standardWebhooks(secrets: values, tolerance: tolerance)
             case .stripe: authenticator = .stripe(secrets: values, tolerance: tolerance)
             case .bearer: authenticator = .bearer(tokens: values)
+            case .twilio: authenticator = .twilio(authTokens: values, publicURL: auth.publicURL ?? "")
             }
             cache.withLock { $0[source] = (authenticator, now.addingTimeInterval(30)) }
         }
-        switch authenticator.verify(headers: headers, body: body, now: now) {
+        switch authenticator.verify(headers: headers, body: body, now: now, query: query) {
         case .failure(let failure):
             return .refused(code: failure.code.rawValue, message: failure.message)
         case .success:

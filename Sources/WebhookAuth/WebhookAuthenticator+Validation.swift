@@ -40,6 +40,12 @@ extension WebhookAuthenticator {
                     problems.append("bearer: token #\(index + 1) contains whitespace, which a Bearer credential cannot")
                 }
             }
+        case let .twilio(tokens, publicURL):
+            if tokens.isEmpty { problems.append("twilio: no auth tokens configured") }
+            for (index, token) in tokens.enumerated() where token.isEmpty { problems.append("twilio: auth token #\(index + 1) is empty") }
+            if !(publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://")) || publicURL.contains("?") {
+                problems.append("twilio: publicURL must be the http(s) URL configured at Twilio, without a query")
+            }
         }
         if !problems.isEmpty { throw WebhookAuthConfigurationError(problems: problems) }
     }

@@ -25,6 +25,10 @@ public enum WebhookAuthenticator: Sendable {
     /// `Authorization: Bearer <token>`, compared in constant time (SHA-256 digests) against each configured token.
     case bearer(tokens: [String])
 
+    /// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 keyed by the auth token over the public URL (with the request's
+    /// query) and the sorted form parameters. `publicURL` is the URL configured at Twilio, without the query.
+    case twilio(authTokens: [String], publicURL: String)
+
     /// The default timestamp tolerance of the signature schemes: 5 minutes either way.
     public static let defaultTolerance: TimeInterval = 300
 
@@ -48,7 +52,8 @@ public enum WebhookAuthenticator: Sendable {
     ///   - headers: the request's headers, names lower-cased by the caller.
     ///   - body: the raw body bytes exactly as received (not re-serialised).
     ///   - now: the receiver's clock, for the timestamp window.
-    public func verify(headers: [String: String], body: [UInt8], now: Date) -> Result<Verified, WebhookAuthFailure> {
+    ///   - query: the request's query string without '?', for schemes that sign the URL (Twilio).
+    public func verify(headers: [String: String], body: [UInt8], now: Date, query: String? = nil) -> Result<Verified, WebhookAuthFailure> {
         switch self {
         case let .standardWebhooks(secrets, tolerance):
             return Self.verifyStandardWebhooks(headers: headers, body: body, now: now, secrets: secrets,
@@ -57,6 +62,8 @@ public enum WebhookAuthenticator: Sendable {
             return Self.verifyStripe(headers: headers, body: body, now: now, secrets: secrets, tolerance: tolerance)
         case let .bearer(tokens):
             return Self.verifyBearer(headers: headers, tokens: tokens)
+        case let .twilio(tokens, publicURL):
+            return Self.verifyTwilio(headers: headers, body: body, query: query, authTokens: tokens, publicURL: publicURL)
         }
     }
 }

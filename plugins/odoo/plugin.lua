@@ -17,6 +17,7 @@ local crypto = require("crypto")
 local log = require("log")
 local time = require("time")
 local ledger = require("ledger")
+local purchases = require("lib.purchases")
 
 local M = { kind = "connector" }
 
@@ -75,6 +76,9 @@ local function settings(ctx)
     url = need("url"):gsub("/+$", ""), database = need("database"), protocol = protocol,
     login = protocol == "jsonrpc" and need("login") or c.login, secret = need("api_key_secret"),
     timeout_ms = math.tointeger(c.timeout_ms) or 30000, company_tag = c.company_tag,
+    -- the confirmed-purchases poll: only orders to these suppliers (res.partner ref), at most poll_limit per run
+    supplier_refs = type(c.supplier_refs) == "table" and #c.supplier_refs > 0 and c.supplier_refs or nil,
+    poll_limit = math.tointeger(c.poll_limit) or 100,
   }
 end
 
@@ -214,6 +218,20 @@ end
 function resolve(c, value, where)
   if type(value) ~= "table" or json.is_array(value) then return value end
   if value.xmlid ~= nil then return require_xmlid(c, value.xmlid, where) end
+  if value.many ~= nil then
+    -- many2many: Odoo's "replace with these" command, each element an id or a marker.
+    if type(value.many) ~= "table" or (next(value.many) ~= nil and #value.many == 0) then
+      error(conflux.permanent(("%s: many must be a list of ids or markers"):format(where)), 0)
+    end
+    local ids = {}
+    for i, item in ipairs(value.many) do
+      ids[i] = resolve(c, item, ("%s.many[%d]"):format(where, i))
+      if math.type(ids[i]) ~= "integer" then
+        error(conflux.permanent(("%s.many[%d]: expected a record id or a marker, got %s"):format(where, i, json.encode(item))), 0)
+      end
+    end
+    return json.array({ json.array({ 6, 0, json.array(ids) }) })
+  end
   if value.lookup ~= nil then
     local lookup = value.lookup
     local ids = call(c, lookup.model, "search", { domain = lookup.domain, limit = 1 })
@@ -238,7 +256,48 @@ local function resolve_values(c, values, where)
   return out, lines_field, lines
 end
 
-local STATEFUL = { ["account.move"] = true, ["account.payment"] = true }
+-- Models whose records have a `state`: an upsert writes them only while draft. Every other model (res.partner,
+-- calendar.event) is written on each delivery, so a record follows its latest values.
+local STATEFUL = { ["account.move"] = true, ["account.payment"] = true, ["purchase.order"] = true, ["stock.picking"] = true,
+                   ["sale.order"] = true }
+-- The workflow buttons an upsert may press (`action`), and the states in which pressing it still means something:
+-- a record already confirmed, done or cancelled is left as it is.
+local ACTIONS = { button_confirm = true, button_validate = true, button_cancel = true, action_post = true }
+local ACTIONABLE = { draft = true, sent = true, confirmed = true, waiting = true, assigned = true }
+
+-- A record marker (`{ xmlid = … }` of that model, `{ lookup = … }`) or an id → the id. An external id not bound yet is
+-- retryable (its creator has not been delivered); a lookup without a match is permanent.
+local function resolve_record(c, marker, model, where)
+  local id
+  if type(marker) == "table" and marker.xmlid ~= nil then
+    id = find_xmlid(c, marker.xmlid, model, where)
+    if not id then
+      error(conflux.retryable(("%s: %s is not in Odoo yet (the event that creates it has not been delivered)"):format(where, tostring(marker.xmlid))), 0)
+    end
+  elseif type(marker) == "table" and marker.lookup ~= nil then
+    id = resolve(c, marker, where)
+  else
+    id = marker
+  end
+  if math.type(id) ~= "integer" then
+    error(conflux.permanent(("%s: expected { xmlid = … }, { lookup = … } or a record id, got %s"):format(where, json.encode(marker))), 0)
+  end
+  return id
+end
+
+-- A domain whose term values may be markers (`{"product_id", "=", { lookup = … }}`), resolved to ids.
+local function resolve_domain(c, domain, where)
+  if type(domain) ~= "table" then error(conflux.permanent(where .. ": a domain must be a list of terms"), 0) end
+  local out = {}
+  for i, term in ipairs(domain) do
+    if type(term) == "table" and #term == 3 then
+      out[i] = json.array({ term[1], term[2], resolve(c, term[3], ("%s[%d]"):format(where, i)) })
+    else
+      out[i] = term   -- "&", "|", "!"
+    end
+  end
+  return json.array(out)
+end
 
 local function read_one(c, model, id, fields)
   return call(c, model, "read", { ids = { id }, fields = fields })[1]
@@ -250,6 +309,11 @@ end
 local ops = {}
 
 function ops.upsert(c, op, where)
+  if op.action ~= nil and not ACTIONS[op.action] then
+    error(conflux.permanent(("%s: action '%s' is not one the connector presses (button_confirm, button_validate, button_cancel, action_post)")
+      :format(where, tostring(op.action))), 0)
+  end
+  local has_state = STATEFUL[op.model] or op.action ~= nil
   local id = find_xmlid(c, op.key, op.model, where)
   local created, wrote, posted = false, false, false
   if not id and op.match then
@@ -264,7 +328,7 @@ function ops.upsert(c, op, where)
   local values, lines_field, lines = resolve_values(c, op.values, where)
   local state
   if id then
-    state = STATEFUL[op.model] and read_one(c, op.model, id, { "state" }).state or nil
+    state = has_state and read_one(c, op.model, id, { "state" }).state or nil
     if state == nil or state == "draft" then
       if lines_field then
         local existing = read_one(c, op.model, id, { lines_field })[lines_field]
@@ -296,20 +360,37 @@ function ops.upsert(c, op, where)
         error(failure, 0)
       end
     end
-    state = STATEFUL[op.model] and "draft" or nil
+    state = has_state and "draft" or nil
   end
   if op.post and state == "draft" then
     call(c, op.model, "action_post", { ids = { id } })
     posted = true
   end
-  return { op = "upsert", model = op.model, key = op.key, id = id, created = created, written = wrote, posted = posted,
-           state = posted and "posted" or state }
+  local result = { op = "upsert", model = op.model, key = op.key, id = id, created = created, written = wrote, posted = posted,
+                   state = posted and "posted" or state }
+  if op.action ~= nil then
+    -- After the values are in: confirm the RFQ, validate the receipt… unless Odoo is already past that step.
+    result.action, result.acted = op.action, false
+    if not (posted and op.action == "action_post") and ACTIONABLE[result.state] then
+      call(c, op.model, op.action, { ids = { id } })
+      result.acted = true
+      result.state = read_one(c, op.model, id, { "state" }).state
+    end
+  end
+  return result
 end
 
+-- The record is the one `key` names, or `record` (a marker): a record someone made in Odoo has no conflux external
+-- id, so it is found by lookup (a purchase order by its name).
 function ops.update(c, op, where)
-  local id = find_xmlid(c, op.key, op.model, where)
-  if not id then
-    error(conflux.retryable(("%s: %s is not in Odoo yet (the event that creates it has not been delivered)"):format(where, op.key)), 0)
+  local id
+  if op.record ~= nil then
+    id = resolve_record(c, op.record, op.model, where .. ".record")
+  else
+    id = find_xmlid(c, op.key, op.model, where)
+    if not id then
+      error(conflux.retryable(("%s: %s is not in Odoo yet (the event that creates it has not been delivered)"):format(where, op.key)), 0)
+    end
   end
   local values = resolve_values(c, op.values, where)
   call(c, op.model, "write", { ids = { id }, vals = values })
@@ -395,25 +476,112 @@ function ops.activity(c, op, where)
   return { op = "activity", key = op.key, id = id, created = true }
 end
 
+-- A note in the record's chatter (mail.thread message_post, subtype mail.mt_note), bound to `key` through the
+-- mail.message it creates: a redelivery finds the key and posts nothing.
+function ops.note(c, op, where)
+  local done = find_xmlid(c, op.key, "mail.message", where)
+  if done then return { op = "note", key = op.key, model = "mail.message", id = done, created = false } end
+  if type(op.body) ~= "string" or op.body == "" then error(conflux.permanent(where .. ": note needs a non-empty body"), 0) end
+  local record = resolve_record(c, op.record, op.model, where .. ".record")
+  local answer = call(c, op.model, "message_post", { ids = { record }, body = op.body, message_type = "comment",
+                                                      subtype_xmlid = "mail.mt_note" })
+  local id = math.tointeger(answer) or (type(answer) == "table" and math.tointeger(answer[1])) or nil
+  if not id then
+    error(conflux.permanent(("%s: Odoo's message_post on %s %d answered %s, not a message id"):format(where, op.model, record, json.encode(answer))), 0)
+  end
+  bind_xmlid(c, op.key, "mail.message", id, where)
+  return { op = "note", key = op.key, model = "mail.message", id = id, res_model = op.model, res_id = record, created = true }
+end
+
+local function number_text(n)
+  if math.type(n) == "integer" or (n == math.floor(n) and math.abs(n) < 1e15) then return ("%d"):format(math.floor(n)) end
+  return (("%.4f"):format(n):gsub("0+$", ""))
+end
+
+-- A check of what Odoo holds against what was counted elsewhere: the sum of `field` over the records `domain`
+-- matches, against `expected`. Drift beyond `tolerance` becomes a to-do (mail.activity, bound to `key`, so the same
+-- check run again adds none) on `subject`; the checked records are never written — either side may be the right one.
+function ops.verify(c, op, where)
+  if type(op.field) ~= "string" or op.field == "" then error(conflux.permanent(where .. ": verify needs the field to sum"), 0) end
+  if type(op.expected) ~= "number" then
+    error(conflux.permanent(("%s: expected must be a number, got %s"):format(where, json.encode(op.expected))), 0)
+  end
+  local tolerance = op.tolerance or 0
+  if type(tolerance) ~= "number" or tolerance < 0 then
+    error(conflux.permanent(("%s: tolerance must be a number of at least 0, got %s"):format(where, json.encode(op.tolerance))), 0)
+  end
+  local subject = op.subject
+  if type(subject) ~= "table" or type(subject.model) ~= "string" or subject.record == nil then
+    error(conflux.permanent(where .. ": verify needs subject = { model, record } (the record a to-do goes on)"), 0)
+  end
+  local rows = call(c, op.model, "search_read", { domain = resolve_domain(c, op.domain, where .. ".domain"), fields = { op.field } })
+  local held = 0
+  for i, row in ipairs(rows) do
+    local value = row[op.field]
+    if value == false then value = 0 end
+    if type(value) ~= "number" then
+      error(conflux.permanent(("%s: %s.%s of record %s is %s, not a number"):format(where, op.model, op.field, tostring(row.id), json.encode(value))), 0)
+    end
+    held = held + value
+  end
+  -- Sums of floats: compare at a millionth, so 0.1 + 0.2 holds 0.3.
+  local drift = math.floor((held - op.expected) * 1e6 + 0.5) / 1e6
+  if math.tointeger(drift) then drift = math.tointeger(drift) end
+  local result = { op = "verify", key = op.key, model = "mail.activity", held = held, expected = op.expected, drift = drift,
+                   records = #rows }
+  if math.abs(drift) <= tolerance then
+    result.within = true
+    return result
+  end
+  result.within = false
+  local done = find_xmlid(c, op.key, "mail.activity", where)
+  if done then
+    result.activity, result.created = done, false
+    return result
+  end
+  local subject_id = resolve_record(c, subject.record, subject.model, where .. ".subject.record")
+  local note = ("Odoo holds %s (%s.%s over %d record(s)); counted %s; difference %s%s (tolerance %s).")
+    :format(number_text(held), op.model, op.field, #rows, number_text(op.expected), drift > 0 and "+" or "", number_text(drift),
+            number_text(tolerance))
+  if type(op.note) == "string" and op.note ~= "" then note = op.note .. " " .. note end
+  local id = call(c, "mail.activity", "create", { vals_list = { {
+    res_model = subject.model, res_id = subject_id, summary = op.summary or ("Conflux: %s differs from the count"):format(op.field),
+    note = note, date_deadline = time.iso8601():sub(1, 10),
+  } } })[1]
+  bind_xmlid(c, op.key, "mail.activity", id, where)
+  result.activity, result.created, result.note = id, true, note
+  return result
+end
+
 local REQUIRED = {
-  upsert = { "model", "key", "values" }, update = { "model", "key", "values" },
+  upsert = { "model", "key", "values" }, update = { "model", "values" },
   register_payment = { "key", "invoice", "amount" }, refund = { "key", "invoice", "amount" },
-  activity = { "key", "model", "record", "summary" },
+  activity = { "key", "model", "record", "summary" }, note = { "key", "model", "record", "body" },
+  verify = { "key", "model", "domain", "field", "expected", "subject" },
 }
+local OP_NAMES = "upsert, update, register_payment, refund, activity, note, verify"
+-- The model a ledger entry names when the result does not say.
+local LEDGER_MODEL = { activity = "mail.activity", note = "mail.message", verify = "mail.activity" }
 
 local function run(c, op, where)
   if type(op) ~= "table" then error(conflux.permanent(where .. ": an operation must be a table"), 0) end
   local handler = ops[op.op]
   if not handler then
-    error(conflux.permanent(("%s: unknown op '%s' (upsert, update, register_payment, refund, activity)"):format(where, tostring(op.op))), 0)
+    error(conflux.permanent(("%s: unknown op '%s' (%s)"):format(where, tostring(op.op), OP_NAMES)), 0)
   end
   for _, field in ipairs(REQUIRED[op.op]) do
     if op[field] == nil then error(conflux.permanent(("%s: %s needs '%s'"):format(where, op.op, field)), 0) end
   end
+  if op.op == "update" and op.key == nil and op.record == nil then
+    error(conflux.permanent(("%s: update needs 'key' or 'record'"):format(where)), 0)
+  end
+  if op.ledger ~= nil and op.key == nil then
+    error(conflux.permanent(("%s: an operation with a ledger needs a 'key' to file it under"):format(where)), 0)
+  end
   local result = handler(c, op, where)
   -- What was delivered, for the reconciliation: the operation's own figures and where they went.
   if op.ledger ~= nil then
-    M._ledger_put(op.key, { op = op.op, model = result.model or (op.op == "activity" and "mail.activity" or "account.payment"),
+    M._ledger_put(op.key, { op = op.op, model = result.model or LEDGER_MODEL[op.op] or "account.payment",
                             id = result.id, expected = op.ledger, posted = op.post == true or nil,
                             delivered_at = time.iso8601() })
   end
@@ -473,6 +641,17 @@ function M.reconcile(_, ctx)
   log.info("reconciliation finished", { checked = checked, drift = #events })
   return json.array(events)
 end
+
+-- ---------------------------------------------------------------------------------------------------------------
+-- The confirmed-purchases poll (scheduled): purchase orders confirmed in Odoo and not yet sent to the supplier become
+-- `purchase.confirmed` events (lib/purchases.lua). The host runs scheduled hooks named poll or reconcile; this is the
+-- connector's poll.
+
+function M._confirmed_purchases(input, ctx)
+  return purchases.confirmed(settings(ctx), call, input)
+end
+
+function M.poll(input, ctx) return M._confirmed_purchases(input, ctx) end
 
 function M.deliver(operation, ctx)
   if type(operation) ~= "table" then error(conflux.permanent("odoo.deliver: expected an operation table"), 0) end

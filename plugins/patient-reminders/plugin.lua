@@ -201,14 +201,12 @@ local function kind_for(state, previous, start_s)
   if state == "booked" then
     if already then return nil, "the patient was already told this time" end
     return "confirmation"
+  elseif state == "modified" and not (previous.start_s and previous.start_s ~= start_s) then
+    -- S14 also carries changes the patient does not see (a room, a resource); only a new time is news to them.
+    return nil, "modified without a new time: nothing the patient needs to know"
   elseif state == "rescheduled" or state == "modified" then
     if already then return nil, "the patient was already told this time" end
-    if state == "modified" and not (previous.start_s and previous.start_s ~= start_s) then
-      return nil, "modified without a new time: nothing the patient needs to know"
-    end
-    if state == "rescheduled" and previous.start_s == start_s and previous.state ~= "cancelled" then
-      return nil, "rescheduled to the time already known"
-    end
+    if previous.start_s == start_s and previous.state ~= "cancelled" then return nil, "rescheduled to the time already known" end
     return "changed"
   elseif state == "cancelled" then
     if previous.state == "cancelled" then return nil, "already cancelled" end

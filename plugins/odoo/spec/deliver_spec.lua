@@ -69,9 +69,9 @@ describe("odoo deliver", function()
 
   describe("operations", function()
     it("an unknown op: permanent, listing the known ones", function()
-      assert.are.same({ retryable = false, message = "frobnicate: unknown op 'frobnicate' (upsert, update, register_payment, refund, activity)" },
+      assert.are.same({ retryable = false, message = "frobnicate: unknown op 'frobnicate' (upsert, update, register_payment, refund, activity, note, verify)" },
         fails({ op = "frobnicate", model = "res.partner" }))
-      assert.are.same({ retryable = false, message = "nil: unknown op 'nil' (upsert, update, register_payment, refund, activity)" },
+      assert.are.same({ retryable = false, message = "nil: unknown op 'nil' (upsert, update, register_payment, refund, activity, note, verify)" },
         fails({ model = "res.partner" }))
       assert.are.equal(0, #odoo.requests)
     end)
@@ -128,7 +128,7 @@ describe("odoo deliver", function()
     end)
 
     it("{ operations = … } with an unknown op among them names its index", function()
-      assert.are.same({ retryable = false, message = "operations[2] (frobnicate): unknown op 'frobnicate' (upsert, update, register_payment, refund, activity)" },
+      assert.are.same({ retryable = false, message = "operations[2] (frobnicate): unknown op 'frobnicate' (upsert, update, register_payment, refund, activity, note, verify)" },
         fails({ operations = { partner_op, { op = "frobnicate" } } }))
       assert.are.equal(1, odoo:count("res.partner"))
     end)

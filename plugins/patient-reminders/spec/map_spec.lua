@@ -95,8 +95,9 @@ describe("patient-reminders map", function()
       -- The booking (09:15) is older than the update (11:00): its consent and number are stale.
       assert.are.same({ skip = "the patient declined SMS (consent.sms = false)" }, plugin.map(booked, {}))
       plugin.map(patient_update("2026-11-20T11:30:00-05:00", nil, { sms = true }), {})
-      assert.are.equal("+15555550999", plugin.map(event("rescheduled", "2026-11-20T11:45:00-05:00",
-        { start = "2026-11-24T10:00:00-05:00" }), {}).to)
+      local reschedule = event("rescheduled", "2026-11-20T11:45:00-05:00", { start = "2026-11-24T10:00:00-05:00" })
+      reschedule.patient.contact, reschedule.patient.consent = nil, nil
+      assert.are.equal("+15555550999", plugin.map(reschedule, {}).to)
     end)
 
     it("needs a mobile number", function()

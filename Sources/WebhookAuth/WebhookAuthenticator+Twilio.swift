@@ -1,0 +1,51 @@
+import Crypto
+import Foundation
+
+/// Twilio's request validation (its "Webhooks security" documentation): `X-Twilio-Signature` is the base64
+/// HMAC-SHA1, keyed by the account's auth token, of the full URL Twilio requested (scheme, host, path and query, as
+/// configured in Twilio) followed, for a form-encoded POST, by every parameter's name and value sorted by name. The
+/// scheme carries no timestamp: a replayed callback verifies, so sources must stay idempotent (status callbacks are
+/// keyed by message id and status).
+extension WebhookAuthenticator {
+    static let twilioSignatureHeader = "x-twilio-signature"
+
+    static func verifyTwilio(headers: [String: String], body: [UInt8], query: String?, authTokens: [String],
+                             publicURL: String) -> Result<Verified, WebhookAuthFailure> {
+        let presented = (headers[twilioSignatureHeader] ?? "").trimmingSpaces()
+        guard !presented.isEmpty else {
+            return .failure(WebhookAuthFailure(.missingSignature, header: "X-Twilio-Signature",
+                                               message: "Missing header X-Twilio-Signature (Twilio signs every webhook it sends)."))
+        }
+        guard let presentedMAC = Data(base64Encoded: String(presented)), presentedMAC.count == Insecure.SHA1.byteCount else {
+            return .failure(WebhookAuthFailure(.malformedSignature, header: "X-Twilio-Signature",
+                                               message: "X-Twilio-Signature is not the base64 of a 20-byte HMAC-SHA1."))
+        }
+        let url = publicURL + (query.map { $0.isEmpty ? "" : "?" + $0 } ?? "")
+        let content = Array(url.utf8) + twilioParameters(body).flatMap { Array($0.0.utf8) + Array($0.1.utf8) }
+        var matched = false
+        for token in authTokens where !token.isEmpty {
+            // swift-crypto's isValidAuthenticationCode compares in constant time.
+            if HMAC<Insecure.SHA1>.isValidAuthenticationCode(presentedMAC, authenticating: content, using: SymmetricKey(data: Array(token.utf8))) {
+                matched = true
+            }
+        }
+        guard matched else {
+            return .failure(WebhookAuthFailure(.signatureMismatch, header: "X-Twilio-Signature",
+                                               message: "X-Twilio-Signature does not match this request for the configured auth token(s) and URL "
+                                                   + "\(publicURL) (the URL must be exactly the one configured at Twilio)."))
+        }
+        return .success(Verified(webhookID: nil, timestamp: nil))
+    }
+
+    /// The form parameters of the body, sorted by name then value, as Twilio signs them.
+    static func twilioParameters(_ body: [UInt8]) -> [(String, String)] {
+        let text = String(decoding: body, as: UTF8.self)
+        let pairs: [(String, String)] = text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                (String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String($0)
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
+        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+    }
+}
