@@ -119,7 +119,7 @@ local function instant_at(value, path)
     parsed, problem = nil, "lacks the seconds or the zone"
   end
   if not parsed then fail(path, ("%q is not a FHIR instant (YYYY-MM-DDThh:mm:ss with Z or ±hh:mm): it %s"):format(value, problem)) end
-  return value, parsed.epoch
+  return value, parsed.epoch + parsed.fraction
 end
 
 -- References ----------------------------------------------------------------------------------------------------------

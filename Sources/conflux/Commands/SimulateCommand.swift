@@ -11,7 +11,7 @@ struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Run a stand-in for a partner system (synthetic data, fault injection).",
-        subcommands: [SimulateOdoo.self, SimulatePayments.self, SimulateClearinghouse.self, SimulateMessaging.self, SimulateSupplier.self]
+        subcommands: [SimulateOdoo.self, SimulatePayments.self, SimulateClearinghouse.self, SimulateMessaging.self, SimulateSupplier.self, SimulateScheduling.self]
     )
 }
 
@@ -141,6 +141,42 @@ struct SimulateSupplier: AsyncParsableCommand {
         let url = try webhookURL.map { try SimulatorServer.httpURL($0, option: "--webhook-url") }
         let simulator = SupplierSimulator(apiKey: key, webhookURL: url, webhookSecret: secret, deliverAfterMilliseconds: deliverAfterMs)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "supplier-simulator")
+    }
+}
+
+struct SimulateScheduling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduling",
+        abstract: "The clinics' scheduling system: appointments made through its API reach Conflux as HL7 v2 over MLLP, FHIR or SaaS JSON.",
+        discussion: """
+        POST /appointments {"channel":"hl7|fhir|saas","site":"north","service":{"code":"99213"},"start":"2026-11-24T09:30:00-05:00",
+        "minutes":30,"patient":{"mrn":…,"family_name":…,"given_name":…,"phone":"+1…","sms_opt_in":true}};
+        POST /appointments/{id}/reschedule|cancel|no-show|complete; POST /patients; POST /_sim/replay {"count":2}; GET /_sim/state.
+        """
+    )
+
+    @Option(help: "Port (0 picks a free one).") var port = 18097
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Conflux's MLLP listener, HOST:PORT.") var mllp: String?
+    @Option(help: "Where FHIR Appointment webhooks go.") var fhirURL: String?
+    @Option(help: "Where the SaaS JSON webhooks go.") var saasURL: String?
+    @Option(help: "The SaaS webhooks' Standard Webhooks secret (whsec_…); read from SCHEDULING_SIM_WEBHOOK_SECRET when not given.")
+    var saasSecret: String?
+    @Option(help: "The clinics' UTC offset in minutes (-300: Eastern Standard Time).") var utcOffsetMinutes = -300
+
+    func run() async throws {
+        var target: (String, Int)?
+        if let mllp {
+            let parts = mllp.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) else { throw ValidationError("--mllp must be HOST:PORT, got '\(mllp)'") }
+            target = (String(parts[0]), port)
+        }
+        let endpoints = SchedulingSimulator.Endpoints(
+            mllp: target, fhirURL: try fhirURL.map { try SimulatorServer.httpURL($0, option: "--fhir-url") },
+            saasURL: try saasURL.map { try SimulatorServer.httpURL($0, option: "--saas-url") },
+            saasSecret: saasSecret ?? ProcessInfo.processInfo.environment["SCHEDULING_SIM_WEBHOOK_SECRET"])
+        let simulator = SchedulingSimulator(endpoints: endpoints, utcOffsetMinutes: utcOffsetMinutes)
+        try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "scheduling-simulator")
     }
 }
 

@@ -27,16 +27,21 @@ local function civil_from_days(z)
   return yoe + era * 400 + (m <= 2 and 1 or 0), m, d
 end
 
--- "YYYY-MM-DDThh:mm[:ss[.fff]][Z|±hh:mm|±hhmm]" → { epoch = whole UTC seconds, offset = minutes east of UTC or nil
--- when the text has no zone (epoch then reads the wall time as UTC) }, or nil and what is wrong.
+-- "YYYY-MM-DDThh:mm[:ss[.fff]][Z|±hh:mm|±hhmm]" → { epoch = whole UTC seconds, fraction = the part of a second
+-- (0 ≤ f < 1), offset = minutes east of UTC or nil when the text has no zone (epoch then reads the wall time as UTC) },
+-- or nil and what is wrong.
 function D.parse(text)
   if type(text) ~= "string" then return nil, "not a string" end
   local y, mo, d, h, mi, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d)(.*)$")
   if not y then return nil, "not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss±hh:mm)" end
   y, mo, d, h, mi = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi)
-  local s = 0
+  local s, fraction = 0, 0
   local seconds, after = rest:match("^:(%d%d)(.*)$")
-  if seconds then s, rest = tonumber(seconds), after:gsub("^[.,]%d+", "") end
+  if seconds then
+    s, rest = tonumber(seconds), after
+    local digits, tail = rest:match("^[.,](%d+)(.*)$")
+    if digits then fraction, rest = tonumber("0." .. digits), tail end
+  end
   local offset
   if rest == "Z" then offset = 0
   elseif rest ~= "" then
@@ -50,7 +55,7 @@ function D.parse(text)
   if not last or d < 1 or d > last then return nil, "is not a calendar date" end
   if h > 23 or mi > 59 or s > 59 then return nil, "is not a time of day" end
   local epoch = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - (offset or 0) * 60
-  return { epoch = epoch, offset = offset }
+  return { epoch = epoch, fraction = fraction, offset = offset }
 end
 
 -- Whole UTC seconds → "YYYY-MM-DD HH:MM:SS", the form Odoo stores and takes for datetime fields (always UTC).
