@@ -238,7 +238,7 @@ struct HL7Builder {
 
     /// PD1-12 protection indicator: Y when the patient refused contact, N when they agreed, empty when unknown.
     func pd1(_ p: SchedulingSimulator.Patient) -> String {
-        "PD1|||||||||||" + (p.smsOptIn.map { $0 ? "N" : "Y" } ?? "")
+        "PD1||||||||||||" + (p.smsOptIn.map { $0 ? "N" : "Y" } ?? "")
     }
 
     func scheduling(_ a: SchedulingSimulator.Appointment, kind: String) -> String {

@@ -67,7 +67,7 @@ function M.map(event, ctx)
   if not label then fail(("$.kind: %s is not confirmation, changed, cancelled or reminder"):format(describe_value(event.kind))) end
   local code = event.error_code
   if code == json.null then code = nil end
-  if code ~= nil and not math.tointeger(code) then fail(("$.error_code: expected an integer, got %s"):format(describe_value(code))) end
+  if code ~= nil and math.type(code) ~= "integer" then fail(("$.error_code: expected an integer, got %s"):format(describe_value(code))) end
   local to = type(event.to) == "string" and event.to:match("(%d%d%d%d)$")
 
   local record_key = "conflux.appointment_" .. appointment

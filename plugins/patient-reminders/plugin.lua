@@ -24,6 +24,7 @@
 --   appt:<id>       { at, event, state, start, start_s, site, mrn, told = {kind, start}, result, reminder = {start, run} }
 --                   the newest applied event: an older one (two reschedules crossing, a booking after its
 --                   cancellation) changes nothing; the same event again (a retry) gets the same result back.
+--   due:<UTC start>:<id>  { id }  the reminder pass's index by start time
 --
 -- Reminders: `_reminders(input, ctx)` is the scheduled pass (see its comment for why it is `_`-named for now): it
 -- returns appointment.reminder_due for appointments starting 24–48 h after the run's due time that have had no
@@ -244,6 +245,11 @@ local function appointment_event(event, state)
   end
   entry.result = result
   M._ledger_put(key, entry)
+  if start_s and start_s ~= previous.start_s then
+    -- The reminder pass's index, in start-time order, so it reads the next two days only and not every appointment
+    -- ever seen. An entry left behind by a reschedule is harmless: the pass checks it against appt:<id>.
+    M._ledger_put(("due:%s:%s"):format(clock.iso(start_s), id), { id = id })
+  end
   return result
 end
 
@@ -294,15 +300,21 @@ function M._reminders(input, ctx)
     now = instant_at(input.due, "$.due")
     run = ("%s@%s"):format(tostring(input.schedule or "reminders"), input.due)
   end
-  local events, after = {}, nil
+  -- Index keys are "due:<UTC start, 20 characters>:<id>"; ';' sorts right after ':', so starting after
+  -- "due:<first second - 1>;" includes the first second of the window.
+  local until_text = clock.iso(now + M.REMIND_UNTIL_S)
+  local events, after = {}, ("due:%s;"):format(clock.iso(now + M.REMIND_FROM_S - 1))
+  local done = false
   repeat
-    local page = M._ledger_scan("appt:", after, 200)
+    local page = M._ledger_scan("due:", after, 200)
     for _, item in ipairs(page) do
-      local entry = item.value
-      local ahead = entry.start_s and entry.start_s - now
-      local reminded = entry.reminder and entry.reminder.start == entry.start and entry.reminder.run ~= run
-      if M.ACTIVE[entry.state] and ahead and ahead >= M.REMIND_FROM_S and ahead < M.REMIND_UNTIL_S and not reminded then
-        local id = item.key:sub(#"appt:" + 1)
+      if item.key:sub(5, 24) >= until_text then done = true; break end
+      local id = item.value.id
+      local key = "appt:" .. id
+      local entry = M._ledger_get(key)
+      local current = entry and entry.start_s and clock.iso(entry.start_s) == item.key:sub(5, 24)
+      local reminded = entry and entry.reminder and entry.reminder.start == entry.start and entry.reminder.run ~= run
+      if current and M.ACTIVE[entry.state] and not reminded then
         events[#events + 1] = {
           type = "appointment.reminder_due",
           idempotency_key = ("reminder:%s:%s"):format(id, entry.start),
@@ -311,11 +323,11 @@ function M._reminders(input, ctx)
           patient = entry.mrn and { mrn = entry.mrn } or nil,
         }
         entry.reminder = { start = entry.start, run = run, at = clock.iso(now) }
-        M._ledger_put(item.key, entry)
+        M._ledger_put(key, entry)
       end
       after = item.key
     end
-  until #page < 200
+  until done or #page < 200
   return json.array(events)
 end
 

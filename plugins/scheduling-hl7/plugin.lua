@@ -6,6 +6,8 @@
 --
 --   SIU^S12 → appointment.booked      SIU^S13 → appointment.rescheduled   SIU^S14 → appointment.modified
 --   SIU^S15 → appointment.cancelled   SIU^S26 → appointment.no_show
+--   SIU^S14 whose SCH-25 filler status is "Complete" → appointment.completed (HL7 v2 has no completion trigger; the
+--   scheduling system reports a finished visit as a modification to status Complete)
 --   ADT^A04 → patient.registered      ADT^A08 → patient.updated
 --
 -- Canonical appointment event:
@@ -23,8 +25,8 @@
 --   email: XTN-4 of an entry whose XTN-3 is "Internet" or "X.400", or whose XTN-2 is "NET".
 -- Consent: PD1-12 (protection indicator) "Y" means the patient asked for their data to be protected: consent =
 --   { sms = false, email = false }. Anything else says nothing about reminders: consent is left out (unknown).
--- occurred_at orders the events of one appointment: a mapping ignores one older than what it already applied (two
--- reschedules crossing), and a cancellation that arrives first still wins over the booking that follows it.
+-- occurred_at orders the events of one appointment: a mapping lets an older one than what it already applied change
+-- nothing (two reschedules crossing), so a cancellation that arrives first still wins over the booking that follows.
 local hl7 = require("hl7")
 local phone = require("lib.phone")
 
@@ -149,7 +151,10 @@ function M.decode(body)
     occurred_at = M._timestamp(hl7.get(message, "MSH-7"), "MSH-7 (message time)"),
     patient = patient(message),
   }
-  if message.type == "SIU" then event.appointment = appointment(message) end
+  if message.type == "SIU" then
+    event.appointment = appointment(message)
+    if message.event == "S14" and (event.appointment.status or ""):upper() == "COMPLETE" then event.type = "appointment.completed" end
+  end
   return { event }
 end
 

@@ -13,6 +13,7 @@ end
 -- The fields as name → value. A name given twice is refused: which one the sender meant cannot be known.
 function M.decode(body)
   if type(body) ~= "string" or body == "" then error("form: the body is empty (expected name=value&… fields)", 0) end
+  body = body:gsub("\r?\n$", "") -- a line end after the body (a file posted with curl -d @file) is no field's
   local fields, position = {}, 0
   for pair in body:gmatch("[^&]+") do
     position = position + 1

@@ -15,6 +15,11 @@ describe("form decoding", function()
     assert.are.same({ ref = "a=b" }, form.decode("ref=a=b"))
   end)
 
+  it("ignores one line end after the body", function()
+    assert.are.same({ A = "1", B = "2" }, form.decode("A=1&B=2\r\n"))
+    assert.are.same({ B = "2\n" }, form.decode("B=2%0A\n"))
+  end)
+
   it("skips empty pairs (a trailing &)", function()
     assert.are.same({ A = "1", B = "2" }, form.decode("A=1&&B=2&"))
   end)

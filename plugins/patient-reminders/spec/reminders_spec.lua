@@ -43,7 +43,24 @@ describe("patient-reminders scheduled reminders", function()
     appointment("e-cancelled", "cancelled", "2026-11-23T10:00:00-05:00")
     appointment("f-moved-in", "rescheduled", "2026-11-23T15:00:00-05:00")
     appointment("g-no-show", "no_show", "2026-11-23T11:00:00-05:00")
-    assert.are.same({ "a-in-window", "b-late-window", "f-moved-in" }, ids(plugin._reminders(run, {})))
+    appointment("h-window-opens", "booked", "2026-11-23T09:00:00-05:00")
+    assert.are.same({ "a-in-window", "b-late-window", "f-moved-in", "h-window-opens" }, ids(plugin._reminders(run, {})))
+  end)
+
+  it("reads only the window's appointments, through the start-time index", function()
+    appointment("a-in-window", "booked", "2026-11-23T09:15:00-05:00")
+    for i = 1, 50 do appointment(("far-%02d"):format(i), "booked", "2026-12-2" .. (i % 9) .. "T09:15:00-05:00") end
+    local reads, get = {}, plugin._ledger_get
+    plugin._ledger_get = function(key) reads[#reads + 1] = key; return get(key) end
+    assert.are.same({ "a-in-window" }, ids(plugin._reminders(run, {})))
+    assert.are.same({ "appt:a-in-window" }, reads)
+  end)
+
+  it("does not remind for the time an appointment moved away from", function()
+    appointment("36996", "booked", "2026-11-23T09:15:00-05:00")
+    appointment("36996", "rescheduled", "2026-11-27T09:15:00-05:00", "2026-11-20T10:00:00-05:00")
+    assert.are.same({}, plugin._reminders(run, {}))
+    assert.is_not_nil(store.get("due:2026-11-23T14:15:00Z:36996"))
   end)
 
   it("returns reminder_due events with the appointment, the patient's MRN and the run's time", function()

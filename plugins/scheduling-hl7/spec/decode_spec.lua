@@ -39,6 +39,14 @@ describe("scheduling-hl7 decode", function()
     end
   end)
 
+  it("reads an S14 to filler status Complete as appointment.completed", function()
+    local text = fixture("fixtures/SIU-S14-01.hl7"):gsub("|||Booked|\n", "|||Complete|\n", 1)
+    local e = plugin.decode(text)[1]
+    assert.are.equal("appointment.completed", e.type)
+    assert.are.equal("Complete", e.appointment.status)
+    assert.are.equal("appointment.modified", decode("SIU-S14-01.hl7")[1].type)
+  end)
+
   it("carries no clinical detail: diagnoses, observations and notes stay behind", function()
     local text = require("json").encode(decode("SIU-S12-01.hl7")[1])
     for _, clinical in ipairs({ "Ulcerative", "Heart rate", "bowel", "64766004", "Acute abdominal" }) do

@@ -31,9 +31,9 @@ end
 -- (0 ≤ f < 1), offset = minutes east of UTC or nil when the text has no zone (epoch then reads the wall time as UTC) },
 -- or nil and what is wrong.
 function D.parse(text)
-  if type(text) ~= "string" then return nil, "not a string" end
+  if type(text) ~= "string" then return nil, "is not a string" end
   local y, mo, d, h, mi, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d)(.*)$")
-  if not y then return nil, "not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss±hh:mm)" end
+  if not y then return nil, "is not an ISO 8601 date-time (YYYY-MM-DDThh:mm:ss±hh:mm)" end
   y, mo, d, h, mi = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi)
   local s, fraction = 0, 0
   local seconds, after = rest:match("^:(%d%d)(.*)$")
