@@ -12,7 +12,7 @@ public enum PluginKind: String, Sendable, CaseIterable {
 
     public var optionalHooks: [String] {
         switch self {
-        case .mapping: return []
+        case .mapping: return ["poll"]
         case .source: return ["poll"]
         case .connector: return ["poll", "reconcile"]
         }

@@ -45,7 +45,7 @@ public struct FlowDefinition: Sendable, Equatable {
     /// Scheduled work (batch sync, reconciliation): at each time the cron expression names, a run is enqueued in
     /// the flow's queue — durable, retried and dead-lettered like any message, and enqueued once per due time even
     /// with several nodes (the due time is its idempotency key). The run calls `hook` of `plugin` (the flow's source
-    /// or one of its connectors); the events it returns are routed like decoded ones.
+    /// or one of its mappings or connectors); the events it returns are routed like decoded ones.
     public struct Schedule: Sendable, Equatable {
         public var name: String
         public var cron: CronSchedule

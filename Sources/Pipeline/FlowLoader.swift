@@ -225,7 +225,9 @@ public enum FlowLoader {
 
             var schedules: [FlowDefinition.Schedule] = []
             if let node = top["schedules"] {
-                schedules = self.schedules(node, source: source?.reference, connectors: Set(routes.map(\.connector)))
+                // A schedule runs the source, a connector or a mapping of this flow (a mapping's poll reads its own
+                // ledger, e.g. the appointments due for a reminder).
+                schedules = self.schedules(node, source: source?.reference, connectors: Set(routes.map(\.connector) + routes.flatMap(\.mappings)))
             }
 
             let concurrency = top["concurrency"].map { integer($0, "concurrency", range: 1...256) } ?? 4
@@ -297,7 +299,7 @@ public enum FlowLoader {
                 var plugin = string(fields["plugin"], "\(field).plugin", expected: "a plugin reference")
                 if let name = plugin, name != source, !connectors.contains(name) {
                     problem(fields["plugin"], "\(field).plugin",
-                            "'\(name)' is not this flow's source or one of its connectors (\(([source].compactMap { $0 } + connectors.sorted()).joined(separator: ", ")))")
+                            "'\(name)' is not this flow's source or one of its mappings or connectors (\(([source].compactMap { $0 } + connectors.sorted()).joined(separator: ", ")))")
                     plugin = nil
                 }
                 let hook = string(fields["hook"], "\(field).hook", pattern: /poll|reconcile/, expected: "poll or reconcile")

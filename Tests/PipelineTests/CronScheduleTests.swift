@@ -107,6 +107,15 @@ import Testing
         #expect(shown.contains { $0.hasPrefix("flows/odoo.yaml:13: schedules[0].hook:") && $0.contains("poll or reconcile") }, "\(shown)")
     }
 
+    /// A mapping of the flow may be polled (its ledger is its own): patient-reminders finds the appointments due.
+    @Test func aMappingOfTheFlowMayBeScheduled() throws {
+        let text = Self.flow
+            .replacingOccurrences(of: "    connector: odoo\n", with: "    mappings: [reminders]\n    connector: odoo\n")
+            .replacingOccurrences(of: "plugin: odoo\n    hook: reconcile", with: "plugin: reminders\n    hook: poll")
+        let flow = try FlowLoader.parse(text, file: "flows/odoo.yaml", pluginExists: { Self.exists($0) || $0 == "reminders" }).get()
+        #expect(flow.schedules.first?.plugin == "reminders" && flow.schedules.first?.hook == "poll")
+    }
+
     /// The scheduler enqueues the run missed while down, once: a restart finds it already enqueued.
     @Test func catchesUpAMissedRunOnceAcrossRestarts() async throws {
         let flow = try FlowLoader.parse(Self.flow.replacingOccurrences(of: "0 2 * * *", with: "* * * * *"),

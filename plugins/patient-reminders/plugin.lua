@@ -289,10 +289,8 @@ end
 -- so a retried run decides exactly as the first attempt did. An appointment gets one reminder per start time; the run
 -- that produced it is recorded, so a retry of that same run (its events failed downstream) produces them again —
 -- the connector's key keeps the patient from getting two.
---
--- Named with a leading `_` because the host lets a mapping define only `map` and a flow schedule only a source's or
--- connector's poll/reconcile; it becomes a schedule hook (`M.poll = M._reminders`, say) once the host accepts one on a
--- mapping. Until then specs reach it as is.
+-- It is the plugin's `poll` hook: a flow's schedule names patient-reminders with hook poll (a mapping may be polled,
+-- since the ledger it reads is this plugin's own).
 function M._reminders(input, ctx)
   local now = M._now()
   local run = "reminders"
@@ -330,5 +328,7 @@ function M._reminders(input, ctx)
   until done or #page < 200
   return json.array(events)
 end
+
+M.poll = M._reminders
 
 return M
