@@ -39,15 +39,15 @@ describe("supply-demand", function()
         { op.values.x_site, op.values.origin, op.values.date_planned })
       assert.are.same({
         { product_id = { lookup = { model = "product.product", domain = { { "default_code", "=", "ALC-PAD" } } } },
-          name = "ALC-PAD Alcohol prep pads (box of 200)", product_qty = 1, price_unit = 6.25 },
+          name = "ALC-PAD Alcohol prep pads (box of 200)", product_qty = 1, price_unit = 6.4 },
         { product_id = { lookup = { model = "product.product", domain = { { "default_code", "=", "BANDAGE" } } } },
-          name = "BANDAGE Adhesive bandages (box of 100)", product_qty = 1, price_unit = 5.4 },
+          name = "BANDAGE Adhesive bandages (box of 100)", product_qty = 1, price_unit = 5.5 },
         { product_id = { lookup = { model = "product.product", domain = { { "default_code", "=", "GLV-NIT-M" } } } },
-          name = "GLV-NIT-M Nitrile gloves, medium (box of 100)", product_qty = 1, price_unit = 9.5 },
+          name = "GLV-NIT-M Nitrile gloves, medium (box of 100)", product_qty = 1, price_unit = 12.5 },
         { product_id = { lookup = { model = "product.product", domain = { { "default_code", "=", "NDL-23G" } } } },
-          name = "NDL-23G Needle 23G (box of 100)", product_qty = 1, price_unit = 14.0 },
+          name = "NDL-23G Needle 23G (box of 100)", product_qty = 1, price_unit = 9.75 },
         { product_id = { lookup = { model = "product.product", domain = { { "default_code", "=", "TUBE-SST-5" } } } },
-          name = "TUBE-SST-5 Blood collection tube SST 5 ml (pack of 100)", product_qty = 1, price_unit = 42.0 },
+          name = "TUBE-SST-5 Blood collection tube SST 5 ml (pack of 100)", product_qty = 1, price_unit = 31.0 },
       }, op.values.order_line.lines)
       assert.are.equal("integer", math.type(op.values.order_line.lines[1].product_qty))
     end)
