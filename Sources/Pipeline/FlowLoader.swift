@@ -208,12 +208,16 @@ public enum FlowLoader {
                             return list.count == sequence.count ? list : nil
                         } ?? []
                         let connector = plugin(route["connector"], "\(field).connector", exists: pluginExists)
-                        // An event may fan out to several connectors (an invoice to Odoo, a claim to the clearinghouse),
-                        // but the same event to the same connector twice is a copy-paste slip that would deliver twice.
-                        if let event, let connector, events.contains("\(event) → \(connector)") {
-                            problem(route["event"], "\(field).event", "event '\(event)' is routed to \(connector) twice in this flow")
+                        // An event may fan out to several connectors (an invoice to Odoo, a claim to the clearinghouse)
+                        // and to one connector through different mappings (an appointment to Odoo's calendar and to its
+                        // purchase suggestions), but the same event through the same mappings to the same connector
+                        // twice is a copy-paste slip that would deliver twice.
+                        let chain = "\(event ?? "") → \((mappings ?? []).joined(separator: ", ")) → \(connector ?? "")"
+                        if let event, let connector, events.contains(chain) {
+                            let through = (mappings ?? []).isEmpty ? "" : " through \((mappings ?? []).joined(separator: ", "))"
+                            problem(route["event"], "\(field).event", "event '\(event)' is routed\(through) to \(connector) twice in this flow")
                         }
-                        if let event, let connector { events.insert("\(event) → \(connector)") }
+                        if event != nil, connector != nil { events.insert(chain) }
                         if let event, let mappings, let connector {
                             routes.append(FlowDefinition.Route(event: event, mappings: mappings, connector: connector))
                         }

@@ -27,6 +27,21 @@ import Testing
           max_age_s: 3600
         """
 
+    @Test func anEventMayReachOneConnectorThroughDifferentMappingsButNotTheSameChainTwice() throws {
+        let twoMappings = Self.valid.replacingOccurrences(of: "concurrency: 8", with: """
+              - event: appointment.completed
+                mappings: [supply-demand]
+                connector: odoo
+            concurrency: 8
+            """)
+        let exists: (String) -> Bool = { Self.exists($0) || $0 == "supply-demand" }
+        let flow = try FlowLoader.parse(twoMappings, file: "f.yaml", pluginExists: exists).get()
+        #expect(flow.routes.map(\.mappings) == [["appointment-invoice"], ["supply-demand"]])
+        let copied = twoMappings.replacingOccurrences(of: "[supply-demand]", with: "[appointment-invoice]")
+        guard case .failure(let failure) = FlowLoader.parse(copied, file: "f.yaml", pluginExists: exists) else { Issue.record("accepted"); return }
+        #expect(failure.problems.map(\.description).contains { $0.contains("routed through appointment-invoice to odoo twice") }, "\(failure.problems)")
+    }
+
     @Test func parsesAValidFlow() throws {
         let flow = try FlowLoader.parse(Self.valid, file: "catalog/flows/clinic-billing.yaml", pluginExists: Self.exists).get()
         #expect(flow.name == "clinic-billing")

@@ -101,9 +101,11 @@ struct DemoDay {
     }
 
     func supply(step: (String) -> Void) async throws {
+        try DemoChild.run(["schedules", "run", "supply/demand-sync", "--data", workspace.data, "--flows", workspace.flows])
+        try await settle()
         let orders = try await odoo.records("purchase.order")
         let drafts = orders.filter { $0["state"] as? String == "draft" }
-        step("the scheduled procedures became \(drafts.count) purchase suggestion(s) in Odoo (draft RFQs per site and day, from the bill of materials per service)")
+        step("the demand-sync pass turned the booked procedures into \(drafts.count) purchase suggestion(s) in Odoo (draft RFQs per site and day, from the bill of materials per service code)")
         guard let north = drafts.first(where: { $0["x_site"] as? String == "north" }), let id = north["id"] as? Int else { return }
         _ = try await odoo.call("purchase.order", "button_confirm", [[id]])
         step("the buyer confirmed \(north["name"] as? String ?? "the north order") in Odoo")
