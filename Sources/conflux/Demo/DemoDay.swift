@@ -21,8 +21,7 @@ struct DemoDay {
         var story = Story()
         func step(_ text: String) { story.steps.append(text); print("• " + text) }
 
-        // Clinic hours the day after tomorrow or so: 09:00 Eastern on the first day whose appointments (09:00-12:00) all
-        // fall inside the reminder pass's 24-48 h window.
+        // Clinic hours about a day ahead, inside the reminder pass's 24-48 h window.
         let base = Self.morning(after: Date())
         func at(_ minutes: Int) -> String { Self.iso(Date(timeIntervalSince1970: base + Double(minutes) * 60)) }
 
@@ -144,15 +143,18 @@ struct DemoDay {
         throw CLIError("messages were still in flight after \(Int(timeout)) s")
     }
 
+    /// The first half hour at least 24 h 5 min away that falls in clinic hours (08:00-14:00 Eastern, the day's
+    /// appointments spanning three hours after it), so every appointment is inside the reminder pass's 24-48 h window.
     static func morning(after now: Date) -> TimeInterval {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(secondsFromGMT: -5 * 3600)!
-        var day = calendar.startOfDay(for: now)
-        while true {
-            let nine = day.addingTimeInterval(9 * 3600).timeIntervalSince1970
-            if nine - now.timeIntervalSince1970 >= 24 * 3600 + 60 { return nine }
-            day = day.addingTimeInterval(86400)
-        }
+        let earliest = now.timeIntervalSince1970 + 24 * 3600 + 300
+        let candidate = (earliest / 1800).rounded(.up) * 1800
+        let hour = calendar.component(.hour, from: Date(timeIntervalSince1970: candidate))
+        if (8..<14).contains(hour) { return candidate }
+        var day = calendar.startOfDay(for: Date(timeIntervalSince1970: candidate))
+        if hour >= 14 { day = day.addingTimeInterval(86400) }
+        return day.addingTimeInterval(8 * 3600).timeIntervalSince1970
     }
 
     static func iso(_ date: Date) -> String {
