@@ -10,7 +10,8 @@ import FoundationNetworking
 /// form-encoded: amount in minor units, currency, metadata[service_id]) charges at once and sends the signed
 /// `payment_intent.succeeded` event; `POST /v1/refunds` (payment_intent, amount) sends `charge.refunded`. Webhooks
 /// carry `Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")` and are retried (3 tries) until a 2xx, as a gateway
-/// does. `GET /_sim/state` lists intents and deliveries; `POST /_sim/redeliver {"event":"evt_…"}` sends one again.
+/// does. `GET /_sim/state` lists intents and deliveries; `POST /_sim/redeliver {"event":"evt_…"}` sends one again;
+/// `POST /_sim/faults {"latency_ms":200,"fail_next":2,"fail_status":503,"duplicate_webhooks":1}` injects faults.
 public actor PaymentsSimulator {
     let webhookURL: URL?
     let secret: String
@@ -19,6 +20,11 @@ public actor PaymentsSimulator {
     var events: [String: String] = [:]
     var deliveries: [(event: String, type: String, status: Int, tries: Int)] = []
     var counter = 0
+    /// Injected faults (`POST /_sim/faults`): API answers delayed or failed, webhooks delivered twice.
+    var latencyMilliseconds = 0
+    var failNext = 0
+    var failStatus = 503
+    var duplicateWebhooks = 0
 
     public init(webhookURL: URL?, secret: String) {
         self.webhookURL = webhookURL
@@ -27,14 +33,46 @@ public actor PaymentsSimulator {
 
     public nonisolated func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.post("v1/payment_intents") { request, _ in await self.createIntent(try await Self.parameters(request)) }
-        router.post("v1/refunds") { request, _ in await self.refund(try await Self.parameters(request)) }
+        router.post("v1/payment_intents") { request, _ in
+            if let fault = await self.fault() { return fault }
+            return await self.createIntent(try await Self.parameters(request))
+        }
+        router.post("v1/refunds") { request, _ in
+            if let fault = await self.fault() { return fault }
+            return await self.refund(try await Self.parameters(request))
+        }
+        router.post("_sim/faults") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 16)
+            let object = try JSONValue.parse(Array(body.readableBytesView))
+            return await self.setFaults(object)
+        }
         router.get("_sim/state") { _, _ in await self.state() }
         router.post("_sim/redeliver") { request, _ in
             let parameters = try await Self.parameters(request)
             return await self.redeliver(parameters["event"] ?? "")
         }
         return router
+    }
+
+    func setFaults(_ object: JSONValue) -> Response {
+        latencyMilliseconds = max(0, min(object["latency_ms"]?.int ?? 0, 60_000))
+        failNext = max(0, object["fail_next"]?.int ?? 0)
+        failStatus = object["fail_status"]?.int ?? 503
+        duplicateWebhooks = max(0, object["duplicate_webhooks"]?.int ?? 0)
+        return OdooSimulator.json(.ok, .object(["latency_ms": .int(latencyMilliseconds), "fail_next": .int(failNext),
+                                                "fail_status": .int(failStatus), "duplicate_webhooks": .int(duplicateWebhooks)]))
+    }
+
+    /// The injected fault for this API call, if any (after the injected latency), in Stripe's error shape.
+    func fault() async -> Response? {
+        if latencyMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(latencyMilliseconds)) }
+        guard failNext > 0 else { return nil }
+        failNext -= 1
+        return OdooSimulator.json(HTTPResponse.Status(code: failStatus), .object(["error": .object([
+            "type": .string(failStatus == 429 ? "rate_limit_error" : "api_error"),
+            "message": .string(failStatus == 429 ? "Too many requests hit the API too quickly." : "An error occurred with our connection to Stripe."),
+        ])]))
     }
 
     /// A body as flat parameters: JSON (metadata as an object) or form-encoded (`metadata[service_id]=…`, as Stripe's API takes).
@@ -112,6 +150,11 @@ public actor PaymentsSimulator {
         ])
         events[id] = event.text
         await deliver(id)
+        // A gateway may deliver an event more than once (Stripe says so): the receiver must be idempotent.
+        if duplicateWebhooks > 0 {
+            duplicateWebhooks -= 1
+            await deliver(id)
+        }
     }
 
     func deliver(_ id: String) async {
