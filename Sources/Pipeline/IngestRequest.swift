@@ -32,6 +32,7 @@ public enum IngestRejection: Error, Equatable, Sendable {
     case emptyBody
     case malformed(String)
     case badHeader(name: String, reason: String)
+    case queryTooLong(bytes: Int, limit: Int)
 
     public var status: Int {
         switch self {
@@ -39,6 +40,7 @@ public enum IngestRejection: Error, Equatable, Sendable {
         case .unsupportedMediaType: return 415
         case .tooLarge: return 413
         case .emptyBody, .malformed, .badHeader: return 400
+        case .queryTooLong: return 414
         }
     }
 
@@ -50,6 +52,7 @@ public enum IngestRejection: Error, Equatable, Sendable {
         case .emptyBody: return "empty_body"
         case .malformed: return "malformed_body"
         case .badHeader: return "bad_header"
+        case .queryTooLong: return "query_too_long"
         }
     }
 
@@ -65,6 +68,8 @@ public enum IngestRejection: Error, Equatable, Sendable {
             return "the body is empty"
         case .malformed(let reason):
             return reason
+        case .queryTooLong(let bytes, let limit):
+            return "the query string has \(bytes) bytes; this server keeps at most \(limit) (put the data in the body)"
         case .badHeader(let name, let reason):
             return "header \(name): \(reason)"
         }
@@ -74,6 +79,8 @@ public enum IngestRejection: Error, Equatable, Sendable {
 public enum IngestPreparation {
     /// Headers kept with the message for the plugins and for tracing. Credentials (authorization, cookies, signature
     /// headers once verified) are never stored.
+    /// The longest query string kept with a message.
+    public static let maxQueryBytes = 4096
     /// Where the request's query string is kept among the message's headers.
     public static let queryKey = ":query"
     static let keptHeaders: Set<String> = ["content-type", "user-agent", "traceparent", "tracestate", "x-correlation-id",
@@ -123,11 +130,21 @@ public enum IngestPreparation {
             }
         }
 
+        // A query the message could not keep whole is refused rather than cut (a partner's reference lives there).
+        if let query = request.query, query.utf8.count > maxQueryBytes {
+            return .failure(.queryTooLong(bytes: query.utf8.count, limit: maxQueryBytes))
+        }
+
         let idempotencyKey: String?
-        // A Standard Webhooks source is keyed by the signed `webhook-id` only: an unsigned Idempotency-Key would let a
-        // replayed delivery in as a new message.
-        let keyHeaders = source.auth?.scheme == .standardWebhooks
-            ? ["webhook-id"] : ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }
+        // A signed source is keyed by what its signature covers only: an unsigned Idempotency-Key would let a replayed
+        // delivery in as a new message. Standard Webhooks signs `webhook-id`; Twilio signs the URL and the parameters,
+        // so the signature itself names the delivery (Twilio's own retries of a callback carry the same one).
+        let keyHeaders: [String]
+        switch source.auth?.scheme {
+        case .standardWebhooks: keyHeaders = ["webhook-id"]
+        case .twilio: keyHeaders = ["x-twilio-signature"]
+        default: keyHeaders = ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }
+        }
         switch idempotency(request, names: keyHeaders) {
         case .success(let key): idempotencyKey = key
         case .failure(let rejection): return .failure(rejection)
@@ -152,7 +169,7 @@ public enum IngestPreparation {
                 && (keptHeaders.contains($0.key) || source.idempotencyHeaders.map { $0.lowercased() }.contains($0.key))
         }
         // Stored under a name no HTTP field can have (':' is not a token character), so a sender cannot forge it.
-        if let query = request.query, query.utf8.count <= 4096 { kept[IngestPreparation.queryKey] = query }
+        if let query = request.query { kept[IngestPreparation.queryKey] = query }
         return .success(NewMessage(id: id, source: source.plugin, idempotencyKey: idempotencyKey, orderingKey: orderingKey,
                                    correlationId: correlationId, contentType: mediaType, body: request.body,
                                    headers: kept, acceptedAt: now))

@@ -21,6 +21,7 @@ final class MLLPClient {
 
     init(host: String, port: Int) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw Failure.connect("\(host):\(port)", errno) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -30,14 +31,11 @@ final class MLLPClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            let code = errno
-            close(socket)
-            throw Failure.connect("\(host):\(port)", code)
-        }
+        // deinit closes the socket, also when this initializer throws (every stored property is set by then).
+        guard connected == 0 else { throw Failure.connect("\(host):\(port)", errno) }
     }
 
-    deinit { close(socket) }
+    deinit { if socket >= 0 { close(socket) } }
 
     /// Sends one message and returns the acknowledgement's text (segments separated by CR).
     func exchange(_ message: String) throws -> String {

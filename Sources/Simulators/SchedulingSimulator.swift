@@ -45,6 +45,9 @@ public actor SchedulingSimulator {
     var order: [String] = []
     var sent: [Sent] = []
     var counter = 0
+    /// Makes control ids, webhook ids and appointment ids unique across restarts of the simulator (a persistent
+    /// Conflux store would take a reused id for a redelivery).
+    let run = String(Int(Date().timeIntervalSince1970) % 100_000_000, radix: 36).uppercased()
 
     public init(endpoints: Endpoints, utcOffsetMinutes: Int) {
         self.endpoints = endpoints
@@ -78,7 +81,8 @@ public actor SchedulingSimulator {
         let channel = body["channel"]?.string ?? "hl7"
         guard ["hl7", "fhir", "saas"].contains(channel) else { return Self.problem("channel: one of hl7, fhir, saas") }
         counter += 1
-        let id = body["id"]?.string ?? String(format: "APT-%05d", 30000 + counter)
+        let id = body["id"]?.string ?? "APT-\(run)-\(counter)"
+        guard id.wholeMatch(of: /[A-Za-z0-9._-]{1,40}/) != nil else { return Self.problem("id: letters, digits, '.', '_' or '-' (at most 40)") }
         guard appointments[id] == nil else { return Self.problem("id: appointment \(id) exists") }
         let appointment = Appointment(id: id, channel: channel, site: body["site"]?.string ?? "north",
                                       code: body["service"]?["code"]?.string ?? "99213", text: body["service"]?["text"]?.string ?? "Office visit",
@@ -110,7 +114,7 @@ public actor SchedulingSimulator {
         guard let patient = Self.patient(body["patient"] ?? body) else { return Self.problem("patient: mrn, family_name and given_name are required") }
         guard let mllp = endpoints.mllp else { return Self.problem("registration is sent over HL7 v2: start the simulator with --mllp") }
         counter += 1
-        let message = HL7Builder(zone: offset, control: "SCHED\(counter)").registration(patient)
+        let message = HL7Builder(zone: offset, control: "SCHED\(run)-\(counter)").registration(patient)
         let result = Self.exchange(message, mllp)
         sent.append(Sent(channel: "hl7", kind: "patient.registered", appointment: nil, payload: message, result: result))
         return OdooSimulator.json(.ok, .object(["mrn": .string(patient.mrn), "result": .string(result)]))
@@ -143,9 +147,9 @@ public actor SchedulingSimulator {
         counter += 1
         let payload: String
         switch appointment.channel {
-        case "hl7": payload = HL7Builder(zone: offset, control: "SCHED\(counter)").scheduling(appointment, kind: kind)
+        case "hl7": payload = HL7Builder(zone: offset, control: "SCHED\(run)-\(counter)").scheduling(appointment, kind: kind)
         case "fhir": payload = SchedulingPayloads.fhir(appointment, zone: offset)
-        default: payload = SchedulingPayloads.saas(appointment, kind: kind, zone: offset, eventID: "wh_sched_\(counter)")
+        default: payload = SchedulingPayloads.saas(appointment, kind: kind, zone: offset, eventID: "wh_sched_\(run)_\(counter)")
         }
         let result = await deliver(channel: appointment.channel, payload: payload, appointment: appointment.id)
         sent.append(Sent(channel: appointment.channel, kind: "appointment.\(kind)", appointment: appointment.id, payload: payload, result: result))
@@ -225,8 +229,10 @@ struct HL7Builder {
         HL7Acknowledgement.escape(text, .standard)
     }
 
+    /// MSH-9.3 is the message structure: SIU_S12 for every SIU event, ADT_A01 for A04 (HL7 v2.5.1 table 0354).
     func msh(_ type: String, _ event: String) -> String {
-        "MSH|^~\\&|NSCHED|NORTHSIDE|CONFLUX|NORTHSIDE|\(dtm(Date()))||\(type)^\(event)^\(type)_\(event)|\(control)|P|2.5.1"
+        let structure = type == "SIU" ? "SIU_S12" : "ADT_A01"
+        return "MSH|^~\\&|NSCHED|NORTHSIDE|CONFLUX|NORTHSIDE|\(dtm(Date()))||\(type)^\(event)^\(structure)|\(control)|P|2.5.1"
     }
 
     func pid(_ p: SchedulingSimulator.Patient) -> String {
@@ -247,12 +253,12 @@ struct HL7Builder {
         let status = ["booked": "Booked", "cancelled": "Cancelled", "noshow": "Noshow", "fulfilled": "Complete"][a.status] ?? "Booked"
         return [
             msh("SIU", event),
-            "SCH|PL-\(a.id)|\(a.id)||||ROUTINE^Routine^HL70276|||\(a.minutes)|min|^^\(a.minutes)^\(dtm(a.start))^\(dtm(stop))||||||||||||||\(status)",
+            "SCH|PL-\(escape(a.id))|\(escape(a.id))|||||ROUTINE^Routine^HL70276||\(a.minutes)|min|^^\(a.minutes)^\(dtm(a.start))^\(dtm(stop))||||||||||||||\(status)",
             "TQ1|1||||||\(dtm(a.start))|\(dtm(stop))",
             pid(a.patient), pd1(a.patient),
             "RGS|1|A",
             "AIS|1|A|\(escape(a.code))^\(escape(a.text))^CPT|\(dtm(a.start))|||\(a.minutes)|min||\(status)",
-            "AIL|1|A|\(a.site.uppercased())-EX1^^^\(escape(a.site))||\(dtm(a.start))|||\(a.minutes)|min||\(status)",
+            "AIL|1|A|\(escape(a.site.uppercased()))-EX1^^^\(escape(a.site))|||\(dtm(a.start))|||\(a.minutes)|min||\(status)",
         ].joined(separator: "\r")
     }
 

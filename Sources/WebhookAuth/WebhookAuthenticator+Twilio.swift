@@ -20,13 +20,18 @@ extension WebhookAuthenticator {
             return .failure(WebhookAuthFailure(.malformedSignature, header: "X-Twilio-Signature",
                                                message: "X-Twilio-Signature is not the base64 of a 20-byte HMAC-SHA1."))
         }
-        let url = publicURL + (query.map { $0.isEmpty ? "" : "?" + $0 } ?? "")
-        let content = Array(url.utf8) + twilioParameters(body).flatMap { Array($0.0.utf8) + Array($0.1.utf8) }
+        let suffix = query.map { $0.isEmpty ? "" : "?" + $0 } ?? ""
+        let parameters = twilioParameters(body).flatMap { Array($0.0.utf8) + Array($0.1.utf8) }
         var matched = false
-        for token in authTokens where !token.isEmpty {
-            // swift-crypto's isValidAuthenticationCode compares in constant time.
-            if HMAC<Insecure.SHA1>.isValidAuthenticationCode(presentedMAC, authenticating: content, using: SymmetricKey(data: Array(token.utf8))) {
-                matched = true
+        // Twilio's own validators accept the URL with and without the scheme's default port (its signing is not
+        // consistent about ":443"), so both forms are tried.
+        for url in urlVariants(publicURL) {
+            let content = Array((url + suffix).utf8) + parameters
+            for token in authTokens where !token.isEmpty {
+                // swift-crypto's isValidAuthenticationCode compares in constant time.
+                if HMAC<Insecure.SHA1>.isValidAuthenticationCode(presentedMAC, authenticating: content, using: SymmetricKey(data: Array(token.utf8))) {
+                    matched = true
+                }
             }
         }
         guard matched else {
@@ -35,6 +40,21 @@ extension WebhookAuthenticator {
                                                    + "\(publicURL) (the URL must be exactly the one configured at Twilio)."))
         }
         return .success(Verified(webhookID: nil, timestamp: nil))
+    }
+
+    /// `url` as configured, and with its scheme's default port added or removed.
+    static func urlVariants(_ url: String) -> [String] {
+        guard let schemeEnd = url.range(of: "://") else { return [url] }
+        let scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let rest = url[schemeEnd.upperBound...]
+        let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<hostEnd], path = rest[hostEnd...]
+        let port = scheme == "https" ? ":443" : scheme == "http" ? ":80" : nil
+        guard let port else { return [url] }
+        let prefix = url[..<schemeEnd.upperBound]
+        if authority.hasSuffix(port) { return [url, String(prefix) + authority.dropLast(port.count) + path] }
+        if authority.contains(":") { return [url] }
+        return [url, String(prefix) + authority + port + path]
     }
 
     /// The form parameters of the body, sorted by name then value, as Twilio signs them.

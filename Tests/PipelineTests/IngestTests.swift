@@ -33,6 +33,20 @@ import Testing
         #expect(plain.headers[IngestPreparation.queryKey] == nil)
     }
 
+    /// A Twilio source is keyed by the signature (what Twilio signs), never by an unsigned header; a query too long
+    /// to keep whole is refused.
+    @Test func aTwilioSourceIsKeyedByItsSignatureAndLongQueriesAreRefused() throws {
+        var flow = Self.flow
+        flow.source.auth = FlowDefinition.Auth(scheme: .twilio, secrets: ["messaging/auth_token"], toleranceSeconds: 300,
+                                               publicURL: "https://conflux.example/ingest/x")
+        let request = IngestRequest(contentType: "application/json", headers: ["X-Twilio-Signature": "kvajT1Ptam85bY51eRf/AJRuM3w=",
+                                                                              "Idempotency-Key": "attacker-chosen"], body: Array("{}".utf8))
+        #expect(try IngestPreparation.prepare(request, flow: flow, id: "m1", now: Self.now).get().idempotencyKey == "kvajT1Ptam85bY51eRf/AJRuM3w=")
+        let long = IngestRequest(contentType: "application/json", headers: [:], body: Array("{}".utf8), query: String(repeating: "a", count: 5000))
+        guard case .failure(let rejection) = IngestPreparation.prepare(long, flow: Self.flow, id: "m2", now: Self.now) else { Issue.record("accepted"); return }
+        #expect(rejection.status == 414 && rejection.code == "query_too_long")
+    }
+
     @Test func queryStringsDecodeAsFormsDo() {
         let pairs = QueryString.parse("ref=APT-7%3Areminder&kind=a+b&empty=&flag&bad=%zz&utf=%C3%A9")
         #expect(pairs.map { "\($0.0)=\($0.1)" } == ["ref=APT-7:reminder", "kind=a b", "empty=", "flag=", "bad=%zz", "utf=é"])

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WebhookAuth
+@testable import WebhookAuth
 
 /// Twilio's request validation, checked against the worked example of Twilio's security documentation (auth token
 /// 12345, the Gather POST to https://mycompany.com/myapp.php?foo=1&bar=2, signature RSOYDt4T1cUTdK1PDd93/VVr8B8=).
@@ -24,6 +24,16 @@ import WebhookAuth
         // Parameter order in the body does not matter: Twilio signs them sorted by name.
         let shuffled = "To=%2B18005551212&Digits=1234&CallSid=CA1234567890ABCDE&From=%2B14158675309&Caller=%2B14158675309"
         #expect(throws: Never.self) { try verify("RSOYDt4T1cUTdK1PDd93/VVr8B8=", body: shuffled).get() }
+    }
+
+    /// Twilio may sign the URL with the scheme's default port written out; its own validators accept both forms.
+    @Test func theDefaultPortMayBeWrittenOrNot() {
+        #expect(throws: Never.self) { try verify("kvajT1Ptam85bY51eRf/AJRuM3w=").get() }
+        let withPort = WebhookAuthenticator.twilio(authTokens: ["12345"], publicURL: "https://mycompany.com:443/myapp.php")
+        #expect(throws: Never.self) {
+            try withPort.verify(headers: ["x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="], body: Array(Self.body.utf8), now: Date(), query: "foo=1&bar=2").get()
+        }
+        #expect(WebhookAuthenticator.urlVariants("http://127.0.0.1:8080/ingest/x") == ["http://127.0.0.1:8080/ingest/x"])
     }
 
     @Test func anyChangeToURLQueryOrParametersFails() {

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `conflux demo`: the whole product on one machine in under a minute. Starts the partner simulators (Odoo, the
 /// scheduling system, the clearinghouse, the payment gateway, the SMS provider, the supplier portal) and `conflux
@@ -18,20 +21,40 @@ struct DemoCommand: AsyncParsableCommand {
         let clock = ContinuousClock(), started = clock.now
         let project = try ProjectLayout.locate().root
         print("Conflux demo — a day at Northside Clinics (north and south sites)\n")
+        // A child writing to a closed pipe must not kill the demo silently.
+        signal(SIGPIPE, SIG_IGN)
         let workspace = try DemoWorkspace.create(project: project)
-        var children: [DemoChild] = []
+        let cleanup = DemoCleanup(workspace: workspace, keep: keep)
+        // Ctrl-C or SIGTERM: the children run in their own process groups, so the terminal's signal reaches only
+        // this process; stop them and remove the folder before leaving.
+        let signals = [Int32(SIGINT), Int32(SIGTERM)].map { (number: Int32) -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                print("\ninterrupted: stopping the simulators and the server")
+                cleanup.interrupted = true
+                cleanup.run()
+                Glibc.exit(130)
+            }
+            source.resume()
+            return source
+        }
         defer {
-            for child in children.reversed() { child.stop() }
-            if keep { print("\nThe demo's folder is kept: \(workspace.folder.path) (logs: *.log, store: data/)") } else { workspace.remove() }
+            cleanup.run()
+            for source in signals { source.cancel() }
         }
         do {
-            children = try DemoPartners.start(workspace)
+            try DemoPartners.start(workspace, into: cleanup)
             let day = DemoDay(workspace: workspace)
             let story = try await day.run()
             let summary = try await DemoSummary.collect(workspace: workspace, story: story)
             print(summary.render(elapsed: clock.now - started, kept: keep))
         } catch {
-            for child in children where !child.process.isRunning {
+            if cleanup.interrupted {
+                cleanup.run() // waits for the signal handler's clean-up
+                Glibc.exit(130)
+            }
+            for child in cleanup.children where !child.process.isRunning {
                 print("\n\(child.name) stopped; the end of its log:\n\(child.tail())")
             }
             throw error
@@ -39,17 +62,55 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
+/// Stops the children and removes (or shows) the folder, once, from the normal end or from a signal handler.
+final class DemoCleanup: @unchecked Sendable {
+    let workspace: DemoWorkspace
+    let keep: Bool
+    private let lock = NSLock()
+    /// Held for the whole clean-up, so a second caller (the normal end racing a signal) waits until it is finished.
+    private let running = NSLock()
+    private var done = false
+    private var _interrupted = false
+    var interrupted: Bool {
+        get { lock.withLock { _interrupted } }
+        set { lock.withLock { _interrupted = newValue } }
+    }
+    private var _children: [DemoChild] = []
+    var children: [DemoChild] {
+        get { lock.withLock { _children } }
+        set { lock.withLock { _children = newValue } }
+    }
+
+    init(workspace: DemoWorkspace, keep: Bool) {
+        self.workspace = workspace
+        self.keep = keep
+    }
+
+    func run() {
+        running.lock()
+        defer { running.unlock() }
+        let children: [DemoChild]? = lock.withLock {
+            if done { return nil }
+            done = true
+            return _children
+        }
+        guard let children else { return }
+        for child in children.reversed() { child.stop() }
+        if keep { print("\nThe demo's folder is kept: \(workspace.folder.path) (logs: *.log, store: data/)") } else { workspace.remove() }
+    }
+}
+
 /// Starting the simulators and the server, each waited for before the next needs it.
 enum DemoPartners {
-    static func start(_ w: DemoWorkspace) throws -> [DemoChild] {
+    /// Each child joins `cleanup` as soon as it exists, so an error or a signal during start-up stops it too.
+    static func start(_ w: DemoWorkspace, into cleanup: DemoCleanup) throws {
         let p = w.ports, server = w.url(p.server)
-        var children: [DemoChild] = []
         func launch(_ name: String, _ arguments: [String], ready: String = "listening on") throws {
             let child = try DemoChild(name: name, arguments: arguments, folder: w.folder)
-            children.append(child)
+            cleanup.children.append(child)
             try child.waitFor(ready)
         }
-        do {
+
             try launch("odoo", ["simulate", "odoo", "--port", "\(p.odoo)", "--api-key", DemoWorkspace.secrets["odoo/api_key"]!])
             try launch("clearinghouse", ["simulate", "clearinghouse", "--port", "\(p.clearinghouse)",
                                          "--api-key", DemoWorkspace.secrets["clearinghouse/api_key"]!, "--remit-url", "\(server)/ingest/remittance-835"])
@@ -65,10 +126,5 @@ enum DemoPartners {
             try launch("scheduling", ["simulate", "scheduling", "--port", "\(p.scheduling)", "--mllp", "127.0.0.1:\(p.mllp)",
                                       "--fhir-url", "\(server)/ingest/scheduling-fhir", "--saas-url", "\(server)/ingest/scheduling-saas",
                                       "--saas-secret", DemoWorkspace.secrets["scheduling/saas_webhook_secret"]!])
-        } catch {
-            for child in children.reversed() { child.stop() }
-            throw error
-        }
-        return children
     }
 }

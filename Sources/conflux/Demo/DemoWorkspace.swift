@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The demo's own copy of the project: plugins, catalog and flows copied into a fresh folder under the system's
 /// temporary directory, partner URLs pointed at this run's simulators, retries shortened so an outage recovers in
@@ -36,8 +39,22 @@ struct DemoWorkspace {
 
     static func create(project: URL) throws -> DemoWorkspace {
         let files = FileManager.default
-        let folder = files.temporaryDirectory.appendingPathComponent("conflux-demo-\(ProcessInfo.processInfo.processIdentifier)-\(Int(Date().timeIntervalSince1970))")
-        try files.createDirectory(at: folder, withIntermediateDirectories: true)
+        // mkdtemp: a fresh folder only this user can enter, never one someone prepared at a predictable name.
+        var template = Array(files.temporaryDirectory.appendingPathComponent("conflux-demo-XXXXXX").path.utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw CLIError("cannot create the demo's folder under \(files.temporaryDirectory.path) (errno \(errno))")
+        }
+        let folder = URL(fileURLWithPath: String(cString: template))
+        do {
+            return try populate(folder, project: project)
+        } catch {
+            try? files.removeItem(at: folder)
+            throw error
+        }
+    }
+
+    private static func populate(_ folder: URL, project: URL) throws -> DemoWorkspace {
+        let files = FileManager.default
         let workspace = DemoWorkspace(folder: folder, ports: try Ports.reserve())
         try files.copyItem(at: project.appendingPathComponent("plugins"), to: URL(fileURLWithPath: workspace.plugins))
         try files.copyItem(at: project.appendingPathComponent("catalog"), to: URL(fileURLWithPath: workspace.catalog))
