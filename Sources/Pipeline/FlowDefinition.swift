@@ -26,7 +26,7 @@ public struct FlowDefinition: Sendable, Equatable {
     /// several during a rotation.
     public struct Auth: Sendable, Equatable {
         public enum Scheme: String, Sendable, Equatable, CaseIterable {
-            case standardWebhooks = "standard-webhooks", stripe, bearer, twilio
+            case standardWebhooks = "standard-webhooks", stripe, bearer, twilio, sendgrid
         }
         public var scheme: Scheme
         public var secrets: [String]

@@ -143,6 +143,8 @@ public enum IngestPreparation {
         switch source.auth?.scheme {
         case .standardWebhooks: keyHeaders = ["webhook-id"]
         case .twilio: keyHeaders = ["x-twilio-signature"]
+        // SendGrid signs the timestamp and the body; a resent batch carries the same signature.
+        case .sendgrid: keyHeaders = ["x-twilio-email-event-webhook-signature"]
         default: keyHeaders = ["idempotency-key"] + source.idempotencyHeaders.map { $0.lowercased() }
         }
         switch idempotency(request, names: keyHeaders) {

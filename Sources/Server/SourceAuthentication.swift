@@ -41,6 +41,7 @@ public final class SourceAuthentication: Sendable {
             case .standardWebhooks: authenticator = .standardWebhooks(secrets: values, tolerance: tolerance)
             case .stripe: authenticator = .stripe(secrets: values, tolerance: tolerance)
             case .bearer: authenticator = .bearer(tokens: values)
+            case .sendgrid: authenticator = .sendgrid(publicKeys: values, tolerance: tolerance)
             case .twilio: authenticator = .twilio(authTokens: values, publicURL: auth.publicURL ?? "")
             }
             cache.withLock { $0[source] = (authenticator, now.addingTimeInterval(30)) }

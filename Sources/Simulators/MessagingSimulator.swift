@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
@@ -23,11 +24,28 @@ public actor MessagingSimulator {
     var failNext = 0
     var failStatus = 503
     var counter = 0
+    /// The e-mail side (SendGrid's v3 API): its API key, where its signed Event Webhook goes, the signing key.
+    public struct Email: Sendable {
+        public var apiKey: String
+        public var eventsURL: URL?
+        /// The raw 32 bytes (the key type itself is not Sendable).
+        public var signingKeyRaw: Data
+        var signingKey: P256.Signing.PrivateKey? { try? P256.Signing.PrivateKey(rawRepresentation: signingKeyRaw) }
+        public init(apiKey: String, eventsURL: URL?, signingKeyRaw: Data) {
+            self.apiKey = apiKey
+            self.eventsURL = eventsURL
+            self.signingKeyRaw = signingKeyRaw
+        }
+    }
+    let email: Email?
+    var emails: [JSONValue] = []
+    var unsubscribed: Set<String> = []
 
     static let optOutKeywords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"]
     static let optInKeywords: Set<String> = ["START", "YES", "UNSTOP"]
 
-    public init(accountSid: String, authToken: String, inboundURL: URL?, unreachable: [String], number: String) {
+    public init(accountSid: String, authToken: String, inboundURL: URL?, unreachable: [String], number: String, email: Email? = nil) {
+        self.email = email
         self.accountSid = accountSid
         self.authToken = authToken
         self.inboundURL = inboundURL
@@ -42,6 +60,13 @@ public actor MessagingSimulator {
             let authorization = request.headers[.authorization]
             let body = try await Self.text(request)
             return await self.send(account: account, authorization: authorization, form: WebhookSender.formDecoded(body))
+        }
+        router.post("v3/mail/send") { request, _ in
+            await self.sendEmail(authorization: request.headers[.authorization], body: try await Self.text(request))
+        }
+        router.post("_sim/email-unsubscribe") { request, _ in
+            let object = try JSONValue.parse(Array(try await Self.text(request).utf8))
+            return await self.unsubscribe(object["email"]?.string ?? "")
         }
         router.post("_sim/inbound") { request, _ in
             let object = try JSONValue.parse(Array(try await Self.text(request).utf8))
@@ -143,8 +168,83 @@ public actor MessagingSimulator {
         return OdooSimulator.json(.ok, .object(["sid": .string(sid), "opted_out": .bool(optedOut.contains(from)), "webhook_status": .int(status)]))
     }
 
+    // MARK: e-mail (SendGrid v3)
+
+    /// `POST /v3/mail/send`: 202 with `X-Message-Id`, then the Event Webhook: processed, then delivered — or dropped
+    /// ("Unsubscribed Address") for an address that unsubscribed, or bounce for one listed as unreachable.
+    func sendEmail(authorization: String?, body: String) async -> Response {
+        guard let email else { return Self.sendGridError(404, "the simulator was started without --sendgrid-api-key", nil) }
+        guard authorization == "Bearer \(email.apiKey)" else {
+            return Self.sendGridError(401, "The provided authorization grant is invalid, expired, or revoked", nil)
+        }
+        if failNext > 0 {
+            failNext -= 1
+            return Self.sendGridError(failStatus, failStatus == 429 ? "too many requests" : "internal error", nil)
+        }
+        guard let object = try? JSONValue.parse(Array(body.utf8)), object.object != nil else {
+            return Self.sendGridError(400, "Bad Request: the body is not JSON", nil)
+        }
+        guard let personalization = object["personalizations"]?.array?.first, let to = personalization["to"]?.array?.first?["email"]?.string,
+              to.wholeMatch(of: /[^@\s]+@[^@\s]+\.[^@\s]+/) != nil else {
+            return Self.sendGridError(400, "Does not contain a valid address.", "personalizations.0.to.0.email")
+        }
+        guard object["from"]?["email"]?.string?.contains("@") == true else {
+            return Self.sendGridError(400, "The from object must be provided for every email send.", "from")
+        }
+        guard let subject = object["subject"]?.string, !subject.isEmpty else {
+            return Self.sendGridError(400, "The subject is required.", "subject")
+        }
+        guard let content = object["content"]?.array?.first?["value"]?.string, !content.isEmpty else {
+            return Self.sendGridError(400, "Unless a valid template_id is provided, the content parameter is required.", "content")
+        }
+        let id = String(nextSid("").prefix(22))
+        let ref = personalization["custom_args"]?["ref"]?.string
+        emails.append(.object(["id": .string(id), "to": .string(to), "subject": .string(subject), "body": .string(content),
+                               "ref": ref.map { .string($0) } ?? .null]))
+        let outcome: [(String, String?)] = unsubscribed.contains(to) ? [("processed", nil), ("dropped", "Unsubscribed Address")]
+            : unreachable.contains(to) ? [("processed", nil), ("bounce", "550 5.1.1 The email account that you tried to reach does not exist")]
+            : [("processed", nil), ("delivered", nil)]
+        Task { await self.emailEvents(id: id, to: to, ref: ref, outcome) }
+        return Response(status: .accepted, headers: [.init("X-Message-Id")!: id])
+    }
+
+    func unsubscribe(_ address: String) async -> Response {
+        unsubscribed.insert(address)
+        await emailEvents(id: String(nextSid("").prefix(22)), to: address, ref: nil, [("unsubscribe", nil)])
+        return OdooSimulator.json(.ok, .object(["unsubscribed": .string(address)]))
+    }
+
+    /// One signed Event Webhook post per event, as SendGrid batches them (1-n events a post).
+    func emailEvents(id: String, to: String, ref: String?, _ events: [(String, String?)]) async {
+        guard let email, let url = email.eventsURL else { return }
+        for (event, reason) in events {
+            try? await Task.sleep(for: .milliseconds(40))
+            counter += 1
+            var fields: [String: JSONValue] = [
+                "email": .string(to), "timestamp": .int(Int(Date().timeIntervalSince1970)), "event": .string(event),
+                "sg_event_id": .string("ev\(counter)\(id.prefix(8))"), "sg_message_id": .string("\(id).filter0001.\(counter)"),
+            ]
+            if let ref { fields["ref"] = .string(ref) }
+            if let reason { fields["reason"] = .string(reason) }
+            if event == "bounce" { fields["type"] = .string("bounce"); fields["status"] = .string("5.1.1") }
+            let body = Data(JSONValue.array([.object(fields)]).text.utf8)
+            let timestamp = String(Int(Date().timeIntervalSince1970))
+            let signature = (try? email.signingKey?.signature(for: Data(timestamp.utf8) + body).derRepresentation.base64EncodedString()) ?? ""
+            let result = await WebhookSender.post(url, body: body, headers: [
+                "Content-Type": "application/json", "X-Twilio-Email-Event-Webhook-Signature": signature,
+                "X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+            ])
+            callbacks.append(.object(["id": .string(id), "status": .string("email:\(event)"), "http_status": .int(result.status), "tries": .int(result.tries)]))
+        }
+    }
+
+    static func sendGridError(_ status: Int, _ message: String, _ field: String?) -> Response {
+        OdooSimulator.json(HTTPResponse.Status(code: status), .object(["errors": .array([.object([
+            "message": .string(message), "field": field.map { .string($0) } ?? .null, "help": .null])])]))
+    }
+
     func state() -> Response {
-        OdooSimulator.json(.ok, .object(["messages": .array(messages), "callbacks": .array(callbacks),
+        OdooSimulator.json(.ok, .object(["messages": .array(messages), "emails": .array(emails), "callbacks": .array(callbacks),
                                          "opted_out": .array(optedOut.sorted().map { .string($0) })]))
     }
 

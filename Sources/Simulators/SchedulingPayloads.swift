@@ -41,6 +41,7 @@ enum SchedulingPayloads {
         if let phone = a.patient.phone { client["phone"] = .string(phone) }
         if let email = a.patient.email { client["email"] = .string(email) }
         if let optIn = a.patient.smsOptIn { client["sms_opt_in"] = .bool(optIn) }
+        if let optIn = a.patient.emailOptIn { client["email_opt_in"] = .bool(optIn) }
         let body: JSONValue = .object([
             "id": .string(eventID), "event": .string(event), "occurred_at": .string(SchedulingSimulator.iso(Date(), zone)),
             "data": .object([

@@ -25,7 +25,7 @@ public actor SchedulingSimulator {
 
     struct Patient: Sendable {
         var mrn: String, family: String, given: String
-        var phone: String?, email: String?, smsOptIn: Bool?
+        var phone: String?, email: String?, smsOptIn: Bool?, emailOptIn: Bool? = nil
     }
 
     struct Appointment: Sendable {
@@ -192,7 +192,8 @@ public actor SchedulingSimulator {
     static func patient(_ value: JSONValue?) -> Patient? {
         guard let value, let mrn = value["mrn"]?.string, let family = value["family_name"]?.string, let given = value["given_name"]?.string else { return nil }
         return Patient(mrn: mrn, family: family, given: given, phone: value["phone"]?.string, email: value["email"]?.string,
-                       smsOptIn: value["sms_opt_in"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } })
+                       smsOptIn: value["sms_opt_in"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } },
+                       emailOptIn: value["email_opt_in"].flatMap { if case .bool(let b) = $0 { return b } else { return nil } })
     }
 
     static func parse(_ text: String) -> Date? {

@@ -10,6 +10,8 @@ extension WebhookAuthenticator: CustomStringConvertible, CustomDebugStringConver
             return "stripe(secrets: \(Self.redacted(secrets.count)), tolerance: \(tolerance)s)"
         case let .bearer(tokens):
             return "bearer(tokens: \(Self.redacted(tokens.count)))"
+        case let .sendgrid(keys, tolerance):
+            return "sendgrid(publicKeys: \(keys.count), tolerance: \(tolerance)s)"
         case let .twilio(tokens, publicURL):
             return "twilio(authTokens: \(Self.redacted(tokens.count)), publicURL: \(publicURL))"
         }
@@ -27,6 +29,8 @@ extension WebhookAuthenticator: CustomStringConvertible, CustomDebugStringConver
                           displayStyle: .enum)
         case let .bearer(tokens):
             return Mirror(self, children: ["tokens": Self.redacted(tokens.count)], displayStyle: .enum)
+        case let .sendgrid(keys, tolerance):
+            return Mirror(self, children: ["publicKeys": keys.count, "tolerance": tolerance], displayStyle: .enum)
         case let .twilio(tokens, publicURL):
             return Mirror(self, children: ["authTokens": Self.redacted(tokens.count), "publicURL": publicURL], displayStyle: .enum)
         }

@@ -40,6 +40,12 @@ extension WebhookAuthenticator {
                     problems.append("bearer: token #\(index + 1) contains whitespace, which a Bearer credential cannot")
                 }
             }
+        case let .sendgrid(keys, tolerance):
+            if keys.isEmpty { problems.append("sendgrid: no verification keys configured") }
+            for (index, key) in keys.enumerated() where Self.sendGridKey(key) == nil {
+                problems.append("sendgrid: verification key #\(index + 1) is not a P-256 public key (base64 DER or PEM)")
+            }
+            checkTolerance(tolerance)
         case let .twilio(tokens, publicURL):
             if tokens.isEmpty { problems.append("twilio: no auth tokens configured") }
             for (index, token) in tokens.enumerated() where token.isEmpty { problems.append("twilio: auth token #\(index + 1) is empty") }

@@ -29,6 +29,10 @@ public enum WebhookAuthenticator: Sendable {
     /// query) and the sorted form parameters. `publicURL` is the URL configured at Twilio, without the query.
     case twilio(authTokens: [String], publicURL: String)
 
+    /// SendGrid's Signed Event Webhook: ECDSA P-256/SHA-256 over `X-Twilio-Email-Event-Webhook-Timestamp` + body,
+    /// verified with SendGrid's public key(s) (base64 DER SubjectPublicKeyInfo, or PEM).
+    case sendgrid(publicKeys: [String], tolerance: TimeInterval = 300)
+
     /// The default timestamp tolerance of the signature schemes: 5 minutes either way.
     public static let defaultTolerance: TimeInterval = 300
 
@@ -62,6 +66,8 @@ public enum WebhookAuthenticator: Sendable {
             return Self.verifyStripe(headers: headers, body: body, now: now, secrets: secrets, tolerance: tolerance)
         case let .bearer(tokens):
             return Self.verifyBearer(headers: headers, tokens: tokens)
+        case let .sendgrid(keys, tolerance):
+            return Self.verifySendGrid(headers: headers, body: body, now: now, publicKeys: keys, tolerance: tolerance)
         case let .twilio(tokens, publicURL):
             return Self.verifyTwilio(headers: headers, body: body, query: query, authTokens: tokens, publicURL: publicURL)
         }

@@ -36,6 +36,11 @@ import Testing
             #expect(texts.contains("***0188") && texts.contains("reminder"), "\(texts)")
             #expect(!texts.contains("***0142") && !texts.contains("***0166"), "no consent through HL7: \(texts)")
             #expect(texts.components(separatedBy: "***0117").count - 1 == 1, "one text before STOP, none after: \(texts)")
+            // E-mail: after her STOP to texts, Lucia Alvarez (who also agreed to e-mail) hears of the change by e-mail; the
+            // provider's signed delivery events come back (email-events) and land in Odoo's chatter.
+            let emails = text.components(separatedBy: "== E-mails to patients")[1].components(separatedBy: "==")[0]
+            #expect(emails.contains("l***@example.org  Northside Clinic - South: your appointment"), "\(emails)")
+            #expect(text.contains("email-events                4 done") || text.contains("email-events                6 done"), "\(text)")
             // Supply: a suggestion per site, the north one confirmed, sent, delivered and received; the count's drift a to-do.
             #expect(text.contains(" north  purchase  total") && text.contains("supplier: delivered"), "\(text)")
             #expect(text.contains("receipt  WH/IN/00001 done"), "\(text)")

@@ -1,4 +1,5 @@
--- messaging: a connector plugin. Delivers patient-reminders' `send` operations as SMS through a Twilio-style REST API:
+-- messaging: a connector plugin. Delivers patient-reminders' `send` operations as SMS through a Twilio-style REST API,
+-- and those with channel "email" through SendGrid's v3 Mail Send API (see "E-mail" below):
 --
 --   POST <config.url>/2010-04-01/Accounts/<config.account_sid>/Messages.json
 --   Authorization: Basic <account_sid:auth token>   (secret.basic: the host encodes it at send time; the token never
@@ -6,9 +7,10 @@
 --   Content-Type: application/x-www-form-urlencoded
 --   To=<E.164>&From=<config.from> | MessagingServiceSid=<config.messaging_service_sid>&Body=…&StatusCallback=<url>?ref=…
 --
--- The operation: { op = "send", key, channel = "sms", to, body, ref } (or { skip = reason }: nothing is sent, or
--- { operations = { … } }). The answer: { sid, status, key, ref } — or { sid, status, key, ref, duplicate = true } when
--- the key was delivered before.
+-- The operation: { op = "send", key, channel = "sms", to, body, ref } or { op = "send", key, channel = "email", to,
+-- subject, body, ref } (or { skip = reason }: nothing is sent, or { operations = { … } }). The answer: { sid, status,
+-- key, ref } for an SMS, { message_id, status = "accepted", key, ref, channel = "email" } for an e-mail — with
+-- duplicate = true when the key was delivered before (whichever channel: the ledger is one, keyed by op.key).
 --
 -- StatusCallback carries `ref` (appointment id and message kind) in its query, so the provider's delivery reports
 -- come back to `messaging-status` naming the appointment without this plugin keeping a sid → appointment table.
@@ -19,6 +21,17 @@
 --   429 / 20429 (too many requests), 5xx, no answer (timeout, refused)  → retryable (http.request raises 429/5xx itself
 --                                                                        with the provider's Retry-After)
 -- Phone numbers in the provider's error text are masked to their last four digits.
+--
+-- E-mail (SendGrid v3; another origin than the SMS API in production, so its own config key):
+--   POST <config.email_url>/v3/mail/send
+--   Authorization: Bearer <secret config.email_api_key_secret, default messaging/sendgrid_api_key>
+--   {"personalizations":[{"to":[{"email":…}],"custom_args":{"ref":…}}],"from":{"email":<config.email_from>,
+--    "name":<config.email_from_name>},"subject":…,"content":[{"type":"text/plain","value":…}]}
+-- custom_args come back on every event SendGrid posts about the message (delivered, bounce, unsubscribe, …), so those
+-- name the appointment as StatusCallback's ref does for SMS. Success is 202 with an empty body and X-Message-Id.
+--   400 / 413 {"errors":[{"message","field","help"}]}, 401 / 403, any other 4xx → permanent, with message and field
+--   429, 5xx → retryable, carrying Retry-After (seconds) as retry_after_ms for the backoff; no answer → retryable
+-- Addresses in errors and in the ledger are masked to their first character and domain (j***@example.org).
 local http = require("http")
 local json = require("json")
 local conflux = require("conflux")
@@ -33,6 +46,10 @@ M.API_VERSION = "2010-04-01"
 M.MAX_BODY = 1600                -- Twilio's limit for a message body, in characters
 M.TIMEOUT_MS = 15000
 M.DEFAULT_SECRET = "messaging/auth_token"
+M.EMAIL_PATH = "/v3/mail/send"
+M.DEFAULT_EMAIL_SECRET = "messaging/sendgrid_api_key"
+M.MAX_SUBJECT = 998              -- RFC 5322's line limit; a subject is one header line
+M.MAX_RETRY_AFTER_MS = 86400000  -- the host honours at most a day
 
 -- The transport and the ledger, replaceable in specs (plugin tests have no network and no store).
 function M._send(request) return http.request(request) end
@@ -57,20 +74,39 @@ local E164 = "^%+[1-9]%d%d%d%d%d%d+$"
 -- "+15555550123" → "***0123": enough for a person to tell numbers apart in a log, not enough to text anyone.
 function M._mask_phone(number) return "***" .. tostring(number):sub(-4) end
 
--- Every phone-number-like run of digits in a text, masked.
+-- "jane.doe@example.org" → "j***@example.org": the domain helps tell a provider's problem from a typo, the first
+-- character tells two addresses of one message apart; nobody can be written to with it.
+function M._mask_email(address)
+  local first, domain = tostring(address):match("^([^@])[^@]*@([^@]+)$")
+  if not first then return "***" end
+  return ("%s***@%s"):format(first, domain)
+end
+
+-- Every address and every phone-number-like run of digits in a text, masked.
 function M._mask_text(text)
-  return (tostring(text):gsub("[%+%(]?%d[%d%-%.%(%) ]+%d", function(run)
+  local masked = tostring(text):gsub("[%w.!#$%%&'*+/=?^_`{|}~-]+@[%w-]+%.[%w.-]+", M._mask_email)
+  return (masked:gsub("[%+%(]?%d[%d%-%.%(%) ]+%d", function(run)
     local digits = run:gsub("%D", "")
     if #digits < 7 then return run end
     return M._mask_phone(digits)
   end))
 end
 
-local function config_of(ctx)
+-- name@domain.tld without spaces or control characters (what patient-reminders sends), at most 254 bytes.
+local EMAIL = "^[^%s%c@]+@[^%s%c@]+%.[^%s%c@.]+$"
+local function is_email(value) return type(value) == "string" and #value <= 254 and value:match(EMAIL) ~= nil end
+
+local function config_table(ctx, needs)
   local c = type(ctx) == "table" and ctx.config or nil
-  if not is_object(c) then
-    permanent("ctx.config: missing; the catalog entry's config: block must give url, account_sid, from or messaging_service_sid, status_callback_url")
-  end
+  if not is_object(c) then permanent(("ctx.config: missing; the catalog entry's config: block must give %s"):format(needs)) end
+  return c
+end
+
+local function timeout_of(c) return math.tointeger(c.timeout_ms) or M.TIMEOUT_MS end
+
+-- The SMS settings; read only when an SMS is to be sent.
+local function sms_config(ctx)
+  local c = config_table(ctx, "url, account_sid, from or messaging_service_sid, status_callback_url")
   if type(c.url) ~= "string" or not c.url:match("^https?://[^/?#]+") then
     permanent(("ctx.config.url: expected the provider's origin like https://api.twilio.com, got %s"):format(describe_value(c.url)))
   end
@@ -96,26 +132,68 @@ local function config_of(ctx)
     permanent(("ctx.config.auth_token_secret: expected a secret name, got %s"):format(describe_value(secret_name)))
   end
   return { url = (c.url:gsub("/+$", "")), account_sid = c.account_sid, from = from, service = service,
-           callback = callback, secret = secret_name, timeout_ms = math.tointeger(c.timeout_ms) or M.TIMEOUT_MS }
+           callback = callback, secret = secret_name, timeout_ms = timeout_of(c) }
+end
+
+-- The e-mail settings; read only when an e-mail is to be sent, so an SMS-only deployment needs none.
+local function email_config(ctx)
+  local c = config_table(ctx, "email_url, email_from, email_from_name")
+  if type(c.email_url) ~= "string" or not c.email_url:match("^https?://[^/?#]+") then
+    permanent(("ctx.config.email_url: expected the e-mail provider's origin like https://api.sendgrid.com, got %s"):format(describe_value(c.email_url)))
+  end
+  if not is_email(c.email_from) then
+    permanent(("ctx.config.email_from: expected the sender's address like appointments@northside-clinics.example, got %s"):format(describe_value(c.email_from)))
+  end
+  local name = c.email_from_name
+  if name ~= nil and (type(name) ~= "string" or name == "" or name:find("%c")) then
+    permanent(("ctx.config.email_from_name: expected the name patients see as the sender, got %s"):format(describe_value(name)))
+  end
+  local secret_name = c.email_api_key_secret or M.DEFAULT_EMAIL_SECRET
+  if type(secret_name) ~= "string" or secret_name == "" then
+    permanent(("ctx.config.email_api_key_secret: expected a secret name, got %s"):format(describe_value(secret_name)))
+  end
+  return { url = (c.email_url:gsub("/+$", "")), from = c.email_from, from_name = name, secret = secret_name,
+           timeout_ms = timeout_of(c) }
+end
+
+local function check_text(value, where, what)
+  if type(value) ~= "string" or value == "" then permanent(("%s: expected %s, got %s"):format(where, what, describe_value(value))) end
+  local length = utf8.len(value)
+  if not length then permanent(where .. ": not valid UTF-8") end
+  return length
+end
+
+local function check_email(op, where)
+  if not is_email(op.to) then
+    permanent(("%s.to: expected an e-mail address like name@example.org, got %s"):format(where,
+      type(op.to) == "string" and "a string that is not one" or describe_value(op.to)))
+  end
+  local length = check_text(op.subject, where .. ".subject", "the subject line")
+  if op.subject:find("%c") then permanent(where .. ".subject: one line without control characters (a CR or LF would start a header)") end
+  if length > M.MAX_SUBJECT then
+    permanent(("%s.subject: %d characters; a subject line takes at most %d"):format(where, length, M.MAX_SUBJECT))
+  end
+  check_text(op.body, where .. ".body", "the message text")
 end
 
 local function check_send(op, where)
   if type(op.key) ~= "string" or op.key == "" or #op.key > 400 then
     permanent(("%s.key: expected a non-empty string of at most 400 bytes, got %s"):format(where, describe_value(op.key)))
   end
-  if op.channel ~= "sms" then permanent(("%s.channel: only \"sms\" is supported, got %s"):format(where, describe_value(op.channel))) end
+  if op.ref ~= nil and (type(op.ref) ~= "string" or op.ref == "") then
+    permanent(("%s.ref: expected a string naming the appointment and kind, got %s"):format(where, describe_value(op.ref)))
+  end
+  if op.channel == "email" then return check_email(op, where) end
+  if op.channel ~= "sms" then
+    permanent(("%s.channel: expected \"sms\" or \"email\", got %s"):format(where, describe_value(op.channel)))
+  end
   if type(op.to) ~= "string" or not op.to:match(E164) or #op.to > 16 then
     permanent(("%s.to: expected an E.164 number like +15555550123, got %s"):format(where,
       type(op.to) == "string" and ("a number ending " .. M._mask_phone(op.to)) or describe_value(op.to)))
   end
-  if type(op.body) ~= "string" or op.body == "" then permanent(("%s.body: expected the message text, got %s"):format(where, describe_value(op.body))) end
-  local length = utf8.len(op.body)
-  if not length then permanent(where .. ".body: not valid UTF-8") end
+  local length = check_text(op.body, where .. ".body", "the message text")
   if length > M.MAX_BODY then
     permanent(("%s.body: %d characters; the provider takes at most %d"):format(where, length, M.MAX_BODY))
-  end
-  if op.ref ~= nil and (type(op.ref) ~= "string" or op.ref == "") then
-    permanent(("%s.ref: expected a string naming the appointment and kind, got %s"):format(where, describe_value(op.ref)))
   end
 end
 
@@ -156,14 +234,19 @@ local function provider_error(response, op, c)
   permanent(("%s: HTTP %d%s: %s"):format(what, status, code and (" Twilio " .. code) or "", detail))
 end
 
-local function send(op, c, where)
-  check_send(op, where)
-  -- At least once, and once per key where we can: a key already delivered is answered from the ledger.
-  local ledger_key = "sent:" .. op.key
-  local done = M._ledger_get(ledger_key)
-  if done then
-    return { sid = done.sid, status = done.status, key = op.key, ref = op.ref, duplicate = true }
+-- At least once, and once per key where we can: a key already delivered (by either channel) is answered from the
+-- ledger, as what was sent then.
+local function delivered(op)
+  local done = M._ledger_get("sent:" .. op.key)
+  if not done then return nil end
+  if done.channel == "email" then
+    return { message_id = done.message_id or json.null, status = done.status, key = op.key, ref = op.ref, channel = "email", duplicate = true }
   end
+  return { sid = done.sid, status = done.status, key = op.key, ref = op.ref, duplicate = true }
+end
+
+local function send_sms(op, c)
+  local ledger_key = "sent:" .. op.key
   local response = M._send({
     method = "POST",
     url = ("%s/%s/Accounts/%s/Messages.json"):format(c.url, M.API_VERSION, c.account_sid),
@@ -193,7 +276,82 @@ local function send(op, c, where)
   return { sid = sid or json.null, status = status, key = op.key, ref = op.ref }
 end
 
-local function run(op, c, where)
+-- SendGrid's {"errors":[{"message","field","help"}]} as one line: "message (field x); …", addresses masked.
+local function email_error_detail(response)
+  local body = response.json
+  if body == nil and type(response.body) == "string" and response.body ~= "" then
+    local ok, decoded = pcall(json.decode, response.body)
+    if ok then body = decoded end
+  end
+  local parts = {}
+  if is_object(body) and type(body.errors) == "table" and json.is_array(body.errors) then
+    for _, item in ipairs(body.errors) do
+      if is_object(item) and type(item.message) == "string" then
+        local field = type(item.field) == "string" and item.field ~= "" and (" (field %s)"):format(item.field) or ""
+        parts[#parts + 1] = item.message .. field
+      end
+    end
+  end
+  if #parts == 0 then
+    local raw = tostring(response.body or ""):sub(1, 300)
+    return M._mask_text(raw ~= "" and raw or "no details")
+  end
+  return M._mask_text(table.concat(parts, "; "))
+end
+
+local function email_error(response, op, c)
+  local what = ("E-mail %s to %s not sent"):format(op.ref or op.key, M._mask_email(op.to))
+  local status = response.status
+  if status == 429 or status >= 500 then
+    -- Retryable with the provider's Retry-After (seconds), as http.request raises it on the SMS path; here the
+    -- request is made with raise = false so the message can name the e-mail.
+    local headers = type(response.headers) == "table" and response.headers or {}
+    local wait = tonumber(headers["retry-after"] or "")
+    local reason = status == 429 and "provider busy, too many requests (HTTP 429)" or ("provider answered HTTP %d"):format(status)
+    error({ message = ("%s: %s"):format(what, reason), retryable = true,
+            retry_after_ms = wait and wait >= 0 and math.min(math.floor(wait * 1000), M.MAX_RETRY_AFTER_MS) or nil }, 0)
+  end
+  local detail = email_error_detail(response)
+  if status == 401 or status == 403 then
+    permanent(("%s: the provider refused the API key (HTTP %d: %s); check the secret %s"):format(what, status, detail, c.secret))
+  end
+  permanent(("%s: HTTP %d: %s"):format(what, status, detail))
+end
+
+local function send_email(op, c)
+  local personalization = { to = { { email = op.to } } }
+  if op.ref then personalization.custom_args = { ref = op.ref } end
+  local response = M._send({
+    method = "POST",
+    url = c.url .. M.EMAIL_PATH,
+    headers = {
+      ["Authorization"] = secret.join("Bearer ", secret(c.secret)),
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json",
+    },
+    body = json.encode({
+      personalizations = { personalization },
+      from = { email = c.from, name = c.from_name },
+      subject = op.subject,
+      content = { { type = "text/plain", value = op.body } },
+    }),
+    timeout_ms = c.timeout_ms,
+    raise = false,
+  })
+  if response.status < 200 or response.status >= 300 then email_error(response, op, c) end
+  local headers = type(response.headers) == "table" and response.headers or {}
+  local id = headers["x-message-id"]
+  if type(id) ~= "string" or id == "" then
+    id = nil
+    log.warn("the e-mail provider accepted a message without X-Message-Id", { key = op.key, status = response.status })
+  end
+  -- The same crash window as for SMS (send_sms): SendGrid has no idempotency key either.
+  M._ledger_put("sent:" .. op.key, { channel = "email", message_id = id, status = "accepted", ref = op.ref,
+                                     to = M._mask_email(op.to), sent_at = time.iso8601() })
+  return { message_id = id or json.null, status = "accepted", key = op.key, ref = op.ref, channel = "email" }
+end
+
+local function run(op, configs, where)
   if not is_object(op) then permanent(("%s: expected an operation object, got %s"):format(where, describe_value(op))) end
   if op.skip ~= nil then
     if type(op.skip) ~= "string" or op.skip == "" then
@@ -202,13 +360,16 @@ local function run(op, c, where)
     return { skipped = op.skip }
   end
   if op.op ~= "send" then permanent(("%s.op: expected \"send\", got %s"):format(where, describe_value(op.op))) end
-  return send(op, c(), where)
+  check_send(op, where)
+  local c = configs[op.channel]()
+  return delivered(op) or (op.channel == "email" and send_email(op, c) or send_sms(op, c))
 end
 
 function M.deliver(operation, ctx)
-  -- Configuration is read only when something is to be sent, so a skip needs none.
-  local c
-  local function config() c = c or config_of(ctx); return c end
+  -- Configuration is read only when something is to be sent, and only the channel's, so a skip needs none.
+  local cached = {}
+  local function lazy(read) return function() cached[read] = cached[read] or read(ctx); return cached[read] end end
+  local config = { sms = lazy(sms_config), email = lazy(email_config) }
   if is_object(operation) and operation.operations ~= nil then
     local list = operation.operations
     local count = 0

@@ -1,5 +1,5 @@
--- patient-reminders: a mapping plugin. Appointment events become text messages to the patient, delivered by the
--- `messaging` connector:
+-- patient-reminders: a mapping plugin. Appointment events become text messages (or e-mails) to the patient,
+-- delivered by the `messaging` connector:
 --
 --   appointment.booked                           → confirmation
 --   appointment.rescheduled / .modified (new time) → changed
@@ -7,20 +7,26 @@
 --   appointment.reminder_due (from the schedule)  → reminder
 --
 -- The operation: { op = "send", key = "<appointment>:<kind>:<occurred_at, or start for a reminder>", channel = "sms",
--- to = "+1…", body = "…", ref = "<appointment id>:<kind>" }. The connector sends a key once; `ref` travels with the
--- status callbacks back to the appointment. When nothing may be sent the result is { skip = "<why>" } (the connector
--- sends nothing), never an error: a patient without consent is not a fault.
+-- to = "+1…", body = "…", ref = "<appointment id>:<kind>" }, or for an e-mail { op = "send", key, channel = "email",
+-- to = "<address>", subject = "…", body = "…", ref }. The connector sends a key once; `ref` travels with the status
+-- callbacks (SMS) or the custom_args of the e-mail provider's events back to the appointment. When nothing may be sent
+-- the result is { skip = "<why>" } (the connector sends nothing), never an error: a patient without consent is not a
+-- fault.
 --
--- Nothing is sent unless the patient opted in to SMS explicitly (consent.sms == true; nil is "unknown", which is not
--- consent), has a mobile number, that number has not replied STOP, and the appointment is still ahead. The body names
--- the clinic and the time only (lib/text.lua).
+-- The channel, per patient and message: SMS when the patient opted in to SMS explicitly (consent.sms == true; nil is
+-- "unknown", which is not consent) and has a mobile number that has not replied STOP; otherwise e-mail when the
+-- patient opted in to e-mail (consent.email == true) and has an address that has not unsubscribed; otherwise nothing.
+-- SMS comes first because it is what the clinics used so far and is read sooner. Nothing is sent for an appointment
+-- that already started. Subject and body name the clinic and the time only (lib/text.lua).
 --
 -- State, in this plugin's ledger (the host keeps it per plugin name):
---   patient:<mrn>   { phone, phone_at, sms, sms_at }  each field with the occurred_at (epoch) of the event that set it,
---                   so an older event never overwrites a newer one; a field an event leaves out (nil) is unknown and
---                   keeps what is known.
---   phone:<e164>    { opted_out, at }  set only by patient.opted_out / opted_in (the STOP/START replies), so an
---                   opt-out wins over any later registration data until the number opts in again.
+--   patient:<mrn>   { phone, phone_at, sms, sms_at, email, email_at, email_consent, email_consent_at }  each field
+--                   with the occurred_at (epoch) of the event that set it, so an older event never overwrites a newer
+--                   one; a field an event leaves out (nil) is unknown and keeps what is known.
+--   phone:<e164>    { opted_out, at }  set only by patient.opted_out / opted_in with a `phone` (the STOP/START
+--                   replies), so an opt-out wins over any later registration data until the number opts in again.
+--   email:<address, lower case>  { opted_out, at }  the same for patient.opted_out / opted_in with an `email` (the
+--                   e-mail provider's unsubscribe, spam report and group unsubscribe events).
 --   appt:<id>       { at, event, state, start, start_s, site, mrn, told = {kind, start}, result, reminder = {start, run} }
 --                   the newest applied event: an older one (two reschedules crossing, a booking after its
 --                   cancellation) changes nothing; the same event again (a retry) gets the same result back.
@@ -82,6 +88,13 @@ end
 local E164 = "^%+[1-9]%d%d%d%d%d%d+$"
 local function is_e164(value) return type(value) == "string" and #value <= 16 and value:match(E164) ~= nil end
 
+-- name@domain.tld, no spaces or control characters (the same test the scheduling sources apply), at most 254 bytes
+-- (RFC 5321's limit on a path).
+local EMAIL = "^[^%s%c@]+@[^%s%c@]+%.[^%s%c@.]+$"
+local function is_email(value) return type(value) == "string" and #value <= 254 and value:match(EMAIL) ~= nil end
+-- Providers treat addresses case-insensitively, so an unsubscribe of M.Okafor@… covers m.okafor@….
+local function address_key(email) return "email:" .. email:lower() end
+
 -- ---------------------------------------------------------------------------------------------------------------
 -- The site value map: site code → { name, phone (E.164), time_zone (IANA, one lib/clock.lua knows) }.
 
@@ -133,25 +146,34 @@ local function remember_patient(patient, at, path)
   local changed = false
   local contact = present(patient.contact) and object_at(patient.contact, path .. ".contact") or {}
   local consent = present(patient.consent) and object_at(patient.consent, path .. ".consent") or {}
+  -- A consent that is not a boolean fails the event whether or not it is newer: the source is broken either way.
+  for _, channel in ipairs({ "sms", "email" }) do
+    if present(consent[channel]) and type(consent[channel]) ~= "boolean" then
+      fail(("%s.consent.%s: expected true, false or null, got %s"):format(path, channel, describe_value(consent[channel])))
+    end
+  end
   if present(contact.phone) and at >= (known.phone_at or -math.huge) then
     -- A number that is not E.164 is kept out (nothing can be sent to it) but does not fail the event.
     known.phone = is_e164(contact.phone) and contact.phone or nil
     known.phone_at, changed = at, true
   end
   if present(consent.sms) and at >= (known.sms_at or -math.huge) then
-    if type(consent.sms) ~= "boolean" then
-      fail(("%s.consent.sms: expected true, false or null, got %s"):format(path, describe_value(consent.sms)))
-    end
     known.sms, known.sms_at, changed = consent.sms, at, true
+  end
+  if present(contact.email) and at >= (known.email_at or -math.huge) then
+    -- Likewise an address that is not one.
+    known.email = is_email(contact.email) and contact.email or nil
+    known.email_at, changed = at, true
+  end
+  if present(consent.email) and at >= (known.email_consent_at or -math.huge) then
+    known.email_consent, known.email_consent_at, changed = consent.email, at, true
   end
   if changed then M._ledger_put(key, known) end
   return mrn
 end
 
 -- The number to text, or nil and why not. The order of the checks is the order of the reasons a person would ask.
-local function recipient(mrn)
-  if not mrn then return nil, "the appointment names no patient" end
-  local patient = M._ledger_get("patient:" .. mrn) or {}
+local function sms_recipient(patient)
   if patient.sms ~= true then
     return nil, patient.sms == false and "the patient declined SMS (consent.sms = false)"
       or "no SMS consent on record for the patient (consent.sms is not true)"
@@ -160,6 +182,29 @@ local function recipient(mrn)
   local number = M._ledger_get("phone:" .. patient.phone)
   if number and number.opted_out then return nil, "the patient's number replied STOP (opted out)" end
   return patient.phone
+end
+
+-- The address to e-mail, or nil and why not.
+local function email_recipient(patient)
+  if patient.email_consent ~= true then
+    return nil, patient.email_consent == false and "the patient declined e-mail (consent.email = false)"
+      or "no e-mail consent on record for the patient (consent.email is not true)"
+  end
+  if not patient.email then return nil, "no e-mail address on record for the patient" end
+  local address = M._ledger_get(address_key(patient.email))
+  if address and address.opted_out then return nil, "the patient's e-mail address unsubscribed (opted out)" end
+  return patient.email
+end
+
+-- The channel and the recipient, or nil, nil and why neither: SMS first, e-mail when SMS may not be used.
+local function recipient(mrn)
+  if not mrn then return nil, nil, "the appointment names no patient" end
+  local patient = M._ledger_get("patient:" .. mrn) or {}
+  local phone, no_sms = sms_recipient(patient)
+  if phone then return "sms", phone end
+  local email, no_email = email_recipient(patient)
+  if email then return "email", email end
+  return nil, nil, ("%s; %s"):format(no_sms, no_email)
 end
 
 local function number_event(event, opted_out)
@@ -173,6 +218,28 @@ local function number_event(event, opted_out)
   return skip(opted_out and "number opted out: no messages until it opts in" or "number opted in again")
 end
 
+local function address_event(event, opted_out)
+  local email = string_at(event.email, "$.email")
+  -- The address is not echoed: an error ends up in the dead letter.
+  if not is_email(email) then fail("$.email: expected an e-mail address like name@example.org, got a string that is not one") end
+  local at = instant_at(event.occurred_at, "$.occurred_at")
+  local key = address_key(email)
+  local known = M._ledger_get(key)
+  if known and at < known.at then return skip("an opt-in/opt-out newer than this one is already recorded") end
+  M._ledger_put(key, { opted_out = opted_out, at = at })
+  return skip(opted_out and "address opted out: no e-mails until it opts in" or "address opted in again")
+end
+
+-- patient.opted_out / opted_in name a `phone` (SMS STOP/START) or an `email` (the e-mail provider's unsubscribes);
+-- `channel`, when given, says which.
+local function consent_event(event, opted_out)
+  local channel = event.channel
+  if not present(channel) then channel = (present(event.email) and not present(event.phone)) and "email" or "sms" end
+  if channel == "sms" then return number_event(event, opted_out) end
+  if channel == "email" then return address_event(event, opted_out) end
+  fail(("$.channel: expected \"sms\" or \"email\", got %s"):format(describe_value(channel)))
+end
+
 -- ---------------------------------------------------------------------------------------------------------------
 -- Messages
 
@@ -183,11 +250,12 @@ local function message(kind, id, entry, key_time)
   if entry.start_s <= now then return skip(("the appointment started at %s: nothing to tell"):format(entry.start)) end
   if not entry.site then return skip("the appointment has no site: a message could not name the clinic or its time zone") end
   local site = site_at(entry.site, "$.appointment.site")
-  local to, why = recipient(entry.mrn)
+  local channel, to, why = recipient(entry.mrn)
   if not to then return skip(why) end
   return {
-    op = "send", key = ("%s:%s:%s"):format(id, kind, key_time), channel = "sms", to = to,
-    body = text.body(kind, site, entry.start_s), ref = ("%s:%s"):format(id, kind),
+    op = "send", key = ("%s:%s:%s"):format(id, kind, key_time), channel = channel, to = to,
+    subject = channel == "email" and text.subject(kind, site) or nil,
+    body = text.body(kind, site, entry.start_s, channel), ref = ("%s:%s"):format(id, kind),
   }
 end
 
@@ -273,9 +341,9 @@ function M.map(event, ctx)
     remember_patient(event.patient, instant_at(event.occurred_at, "$.occurred_at"), "$.patient")
     return skip("patient details recorded: nothing to send")
   elseif kind == "patient.opted_out" then
-    return number_event(event, true)
+    return consent_event(event, true)
   elseif kind == "patient.opted_in" then
-    return number_event(event, false)
+    return consent_event(event, false)
   elseif kind == "appointment.reminder_due" then
     return reminder_event(event)
   elseif STATES[kind] then

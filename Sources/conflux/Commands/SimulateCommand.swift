@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -108,12 +109,31 @@ struct SimulateMessaging: AsyncParsableCommand {
     @Option(help: "The auth token; read from MESSAGING_SIM_AUTH_TOKEN when not given.") var authToken: String?
     @Option(help: "Where patients' replies go, e.g. http://127.0.0.1:8080/ingest/messaging-status.") var inboundURL: String?
     @Option(help: "The clinic's sending number.") var number = "+15555550100"
-    @Option(parsing: .upToNextOption, help: "Numbers whose messages end undelivered (30003).") var unreachable: [String] = []
+    @Option(parsing: .upToNextOption, help: "Numbers whose messages end undelivered (30003), and e-mail addresses that bounce.") var unreachable: [String] = []
+    @Option(help: "The SendGrid API key e-mail senders must use (enables POST /v3/mail/send); read from MESSAGING_SIM_SENDGRID_KEY when not given.")
+    var sendgridApiKey: String?
+    @Option(help: "Where the signed SendGrid Event Webhook goes, e.g. http://127.0.0.1:8080/ingest/email-events.") var emailEventsURL: String?
+    @Option(help: "The Event Webhook's P-256 signing key, base64 of its raw 32 bytes; read from MESSAGING_SIM_EMAIL_EVENT_KEY, else made now (its public key is printed).")
+    var emailEventKey: String?
 
     func run() async throws {
         let token = try SimulatorServer.required(authToken, option: "--auth-token", environment: "MESSAGING_SIM_AUTH_TOKEN")
         let url = try inboundURL.map { try SimulatorServer.httpURL($0, option: "--inbound-url") }
-        let simulator = MessagingSimulator(accountSid: accountSid, authToken: token, inboundURL: url, unreachable: unreachable, number: number)
+        var email: MessagingSimulator.Email?
+        if let key = sendgridApiKey ?? ProcessInfo.processInfo.environment["MESSAGING_SIM_SENDGRID_KEY"], !key.isEmpty {
+            let signing: P256.Signing.PrivateKey
+            if let text = emailEventKey ?? ProcessInfo.processInfo.environment["MESSAGING_SIM_EMAIL_EVENT_KEY"] {
+                guard let raw = Data(base64Encoded: text), let parsed = try? P256.Signing.PrivateKey(rawRepresentation: raw) else {
+                    throw ValidationError("--email-event-key must be base64 of a 32-byte P-256 private key")
+                }
+                signing = parsed
+            } else {
+                signing = P256.Signing.PrivateKey()
+            }
+            print("email events verification key: \(signing.publicKey.derRepresentation.base64EncodedString())")
+            email = .init(apiKey: key, eventsURL: try emailEventsURL.map { try SimulatorServer.httpURL($0, option: "--email-events-url") }, signingKeyRaw: signing.rawRepresentation)
+        }
+        let simulator = MessagingSimulator(accountSid: accountSid, authToken: token, inboundURL: url, unreachable: unreachable, number: number, email: email)
         try await SimulatorServer.run(router: simulator.router(), host: host, port: port, name: "messaging-simulator")
     }
 }

@@ -105,8 +105,8 @@ enum DemoPartners {
     /// Each child joins `cleanup` as soon as it exists, so an error or a signal during start-up stops it too.
     static func start(_ w: DemoWorkspace, into cleanup: DemoCleanup) throws {
         let p = w.ports, server = w.url(p.server)
-        func launch(_ name: String, _ arguments: [String], ready: String = "listening on") throws {
-            let child = try DemoChild(name: name, arguments: arguments, folder: w.folder)
+        func launch(_ name: String, _ arguments: [String], ready: String = "listening on", environment: [String: String] = [:]) throws {
+            let child = try DemoChild(name: name, arguments: arguments, folder: w.folder, environment: environment)
             cleanup.children.append(child)
             try child.waitFor(ready)
         }
@@ -117,7 +117,9 @@ enum DemoPartners {
             try launch("payments", ["simulate", "payments", "--port", "\(p.payments)",
                                     "--webhook-secret", DemoWorkspace.secrets["payments/webhook_secret"]!, "--webhook-url", "\(server)/ingest/payments-webhook"])
             try launch("messaging", ["simulate", "messaging", "--port", "\(p.messaging)", "--auth-token", DemoWorkspace.secrets["messaging/auth_token"]!,
-                                     "--inbound-url", "\(server)/ingest/messaging-status"])
+                                     "--inbound-url", "\(server)/ingest/messaging-status", "--email-events-url", "\(server)/ingest/email-events"],
+                       environment: ["MESSAGING_SIM_SENDGRID_KEY": DemoWorkspace.secrets["messaging/sendgrid_api_key"]!,
+                                     "MESSAGING_SIM_EMAIL_EVENT_KEY": w.emailEventKey.rawRepresentation.base64EncodedString()])
             try launch("supplier", ["simulate", "supplier", "--port", "\(p.supplier)", "--api-key", DemoWorkspace.secrets["supplier/api_key"]!,
                                     "--webhook-url", "\(server)/ingest/supplier-portal-events",
                                     "--webhook-secret", DemoWorkspace.secrets["supplier/webhook_secret"]!, "--deliver-after-ms", "300"])

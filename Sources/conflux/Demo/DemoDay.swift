@@ -30,7 +30,8 @@ struct DemoDay {
             ("APT-N1001", "hl7", "north", "99213", 0, ["mrn": "MRN-N1001", "family_name": "Okafor", "given_name": "Maria", "phone": "+12175550142"]),
             ("APT-N1002", "hl7", "north", "36415", 30, ["mrn": "MRN-N1002", "family_name": "Lindqvist", "given_name": "Erik", "phone": "+12175550166"]),
             ("APT-N1003", "hl7", "north", "93000", 60, ["mrn": "MRN-N1003", "family_name": "Brooks", "given_name": "Dana"]),
-            ("APT-S2001", "saas", "south", "90686", 0, ["mrn": "MRN-S2001", "family_name": "Alvarez", "given_name": "Lucia", "phone": "+13125550117", "sms_opt_in": true]),
+            ("APT-S2001", "saas", "south", "90686", 0, ["mrn": "MRN-S2001", "family_name": "Alvarez", "given_name": "Lucia", "phone": "+13125550117", "sms_opt_in": true,
+                                                       "email": "lucia.alvarez@example.org", "email_opt_in": true]),
             ("APT-S2002", "saas", "south", "99203", 30, ["mrn": "MRN-S2002", "family_name": "Chen", "given_name": "Wei", "phone": "+13125550188", "sms_opt_in": true]),
             ("APT-S2003", "fhir", "south", "99212", 90, ["mrn": "MRN-S2003", "family_name": "Patel", "given_name": "Anika", "phone": "+13125550199"]),
         ]
@@ -50,7 +51,7 @@ struct DemoDay {
         try await expectOK(DemoHTTP.post(workspace.url(workspace.ports.messaging) + "/_sim/inbound", #"{"from":"+13125550117","body":"STOP"}"#), "STOP")
         try await settle()
         try await expectOK(DemoHTTP.post(scheduling + "/appointments/APT-S2001/reschedule", DemoHTTP.json(["start": at(180)])), "reschedule")
-        step("Lucia Alvarez replied STOP to the clinic's number; her appointment was then rescheduled (no text may go to her)")
+        step("Lucia Alvarez replied STOP to the clinic's number; her appointment was then rescheduled (no text may go to her: the change goes by e-mail, which she also agreed to)")
         try await settle()
 
         // 3. The reminder pass.

@@ -7,6 +7,7 @@ struct DemoSummary {
     var dead: [[String: Any]] = []
     var odoo: [String: [[String: Any]]] = [:]
     var texts: [[String: Any]] = []
+    var emails: [[String: Any]] = []
     var supplierOrders: [[String: Any]] = []
     var data = ""
     var story = DemoDay.Story()
@@ -27,7 +28,9 @@ struct DemoSummary {
         }
         let state = try await DemoHTTP.get(workspace.url(workspace.ports.odoo) + "/_sim/state").json as? [String: Any]
         for (model, records) in (state?["models"] as? [String: Any]) ?? [:] { summary.odoo[model] = records as? [[String: Any]] ?? [] }
-        summary.texts = ((try await DemoHTTP.get(workspace.url(workspace.ports.messaging) + "/_sim/state").json as? [String: Any])?["messages"] as? [[String: Any]]) ?? []
+        let messaging = try await DemoHTTP.get(workspace.url(workspace.ports.messaging) + "/_sim/state").json as? [String: Any]
+        summary.texts = (messaging?["messages"] as? [[String: Any]]) ?? []
+        summary.emails = (messaging?["emails"] as? [[String: Any]]) ?? []
         summary.supplierOrders = ((try await DemoHTTP.get(workspace.url(workspace.ports.supplier) + "/_sim/state").json as? [String: Any])?["orders"] as? [[String: Any]]) ?? []
         return summary
     }
@@ -69,7 +72,7 @@ struct DemoSummary {
             out.append("  receipt  \(picking["name"] as? String ?? "?") \(picking["state"] as? String ?? "?") (origin \(picking["origin"] as? String ?? "?"))")
         }
         let notes = (odoo["mail.message"] ?? []).count
-        out.append("  chatter notes    \(notes) (SMS delivery status and supplier acknowledgements on their records)")
+        out.append("  chatter notes    \(notes) (SMS and e-mail delivery status, supplier acknowledgements, on their records)")
         for activity in odoo["mail.activity"] ?? [] {
             out.append("  to-do            \(activity["summary"] as? String ?? "?")")
         }
@@ -81,7 +84,14 @@ struct DemoSummary {
             let to = text["to"] as? String ?? ""
             out.append("  ***\(to.suffix(4))  \((text["body"] as? String ?? "").prefix(90))")
         }
-        out.append("  (Maria Okafor and Erik Lindqvist gave no SMS consent through the HL7 feed; Lucia Alvarez replied STOP: nothing was sent to them)")
+        out.append("  (Maria Okafor and Erik Lindqvist gave no SMS consent through the HL7 feed; Lucia Alvarez replied STOP: no text went to them after)")
+        out.append("")
+        out.append("== E-mails to patients (e-mail provider)")
+        if emails.isEmpty { out.append("  none") }
+        for email in emails {
+            let to = email["to"] as? String ?? ""
+            out.append("  \(to.prefix(1))***@\(to.split(separator: "@").last ?? "")  \(email["subject"] as? String ?? "")")
+        }
         if !supplierOrders.isEmpty {
             out.append("")
             out.append("== Supplier portal")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,11 @@ struct DemoWorkspace {
         "clearinghouse/api_key": "demo-clearinghouse-key-19b0", "messaging/auth_token": "demo-twilio-token-4f7e",
         "supplier/api_key": "demo-supplier-key-8a31", "supplier/webhook_secret": "whsec_ZGVtby1zdXBwbGllci13ZWJob29rLXNlY3JldA==",
         "scheduling/saas_webhook_secret": "whsec_ZGVtby1zY2hlZHVsaW5nLXNhYXMtc2VjcmV0",
+        "messaging/sendgrid_api_key": "SG.demo-sendgrid-key.3b9d",
     ]
+    /// The e-mail provider's Event Webhook key pair, made for this run: the simulator signs with the private half,
+    /// the vault holds the public half (as an operator pastes SendGrid's verification key).
+    let emailEventKey = P256.Signing.PrivateKey()
 
     struct Ports {
         var server = 0, mllp = 0, odoo = 0, clearinghouse = 0, payments = 0, messaging = 0, supplier = 0, scheduling = 0
@@ -64,6 +69,8 @@ struct DemoWorkspace {
         for (name, value) in secrets.sorted(by: { $0.key < $1.key }) {
             try DemoChild.run(["secrets", "set", name, "--data", workspace.data], stdin: value)
         }
+        try DemoChild.run(["secrets", "set", "messaging/sendgrid_event_key", "--data", workspace.data],
+                          stdin: workspace.emailEventKey.publicKey.derRepresentation.base64EncodedString())
         return workspace
     }
 

@@ -199,8 +199,8 @@ describe("messaging deliver", function()
     end)
 
     it("another channel or op", function()
-      op.channel = "email"
-      refuses("$.channel: only \"sms\" is supported, got the string \"email\"")
+      op.channel = "fax"
+      refuses("$.channel: expected \"sms\" or \"email\", got the string \"fax\"")
       op.channel, op.op = "sms", "upsert"
       refuses("$.op: expected \"send\", got the string \"upsert\"")
     end)

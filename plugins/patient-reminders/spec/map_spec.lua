@@ -66,22 +66,29 @@ describe("patient-reminders map", function()
     end)
   end)
 
+  -- The fixture's patient declined e-mail (consent.email = false), so where SMS may not be used nothing is sent and
+  -- the skip gives both reasons; spec/email_spec.lua covers the e-mail channel.
+  local DECLINED_EMAIL = "; the patient declined e-mail (consent.email = false)"
+
   describe("consent", function()
     it("needs consent.sms to be true: unknown is not consent", function()
       booked.patient.consent = nil
-      assert.are.same({ skip = "no SMS consent on record for the patient (consent.sms is not true)" }, plugin.map(booked, {}))
-      booked.patient.consent = { email = true }
-      assert.are.same({ skip = "no SMS consent on record for the patient (consent.sms is not true)" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "no SMS consent on record for the patient (consent.sms is not true); no e-mail consent on record for the patient (consent.email is not true)" },
+        plugin.map(booked, {}))
+      store.entries = {}
+      booked.patient.consent = { email = false }
+      assert.are.same({ skip = "no SMS consent on record for the patient (consent.sms is not true)" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("respects a refusal", function()
       booked.patient.consent.sms = false
-      assert.are.same({ skip = "the patient declined SMS (consent.sms = false)" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "the patient declined SMS (consent.sms = false)" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("is per channel: e-mail consent does not allow SMS", function()
       booked.patient.consent = { sms = json.null, email = true }
-      assert.are.same("no SMS consent on record for the patient (consent.sms is not true)", plugin.map(booked, {}).skip)
+      local op = plugin.map(booked, {})
+      assert.are.same({ "email", "m.okafor@example.org" }, { op.channel, op.to })
     end)
 
     it("uses what registration recorded when the appointment does not say", function()
@@ -93,7 +100,7 @@ describe("patient-reminders map", function()
     it("lets newer patient data win over an older event that arrives later", function()
       plugin.map(patient_update("2026-11-20T11:00:00-05:00", { phone = "+15555550999" }, { sms = false }), {})
       -- The booking (09:15) is older than the update (11:00): its consent and number are stale.
-      assert.are.same({ skip = "the patient declined SMS (consent.sms = false)" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "the patient declined SMS (consent.sms = false)" .. DECLINED_EMAIL }, plugin.map(booked, {}))
       plugin.map(patient_update("2026-11-20T11:30:00-05:00", nil, { sms = true }), {})
       local reschedule = event("rescheduled", "2026-11-20T11:45:00-05:00", { start = "2026-11-24T10:00:00-05:00" })
       reschedule.patient.contact, reschedule.patient.consent = nil, nil
@@ -102,12 +109,12 @@ describe("patient-reminders map", function()
 
     it("needs a mobile number", function()
       booked.patient.contact = { email = "m.okafor@example.org" }
-      assert.are.same({ skip = "no mobile number on record for the patient" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "no mobile number on record for the patient" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("does not text a number that is not E.164", function()
       booked.patient.contact.phone = "555-0123"
-      assert.are.same({ skip = "no mobile number on record for the patient" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "no mobile number on record for the patient" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("names a consent that is not a boolean", function()
@@ -119,14 +126,14 @@ describe("patient-reminders map", function()
   describe("opt-out", function()
     it("stops messages to a number that replied STOP", function()
       assert.are.same({ skip = "number opted out: no messages until it opts in" }, plugin.map(fixture_json("fixtures/patient-opted-out.json"), {}))
-      assert.are.same({ skip = "the patient's number replied STOP (opted out)" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "the patient's number replied STOP (opted out)" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("wins over later registration data that says consent.sms = true, until the number opts in", function()
       plugin.map(fixture_json("fixtures/patient-opted-out.json"), {})
       plugin.map(patient_update("2026-11-20T11:00:00-05:00", { phone = "+15555550123" }, { sms = true }), {})
       local cancel = event("cancelled", "2026-11-20T11:05:00-05:00")
-      assert.are.same({ skip = "the patient's number replied STOP (opted out)" }, plugin.map(cancel, {}))
+      assert.are.same({ skip = "the patient's number replied STOP (opted out)" .. DECLINED_EMAIL }, plugin.map(cancel, {}))
       plugin.map(number("opted_in", "2026-11-20T16:30:00Z"), {})
       local reschedule = event("rescheduled", "2026-11-20T11:40:00-05:00", { start = "2026-11-24T10:00:00-05:00" })
       assert.are.equal("send", plugin.map(reschedule, {}).op)
@@ -136,7 +143,7 @@ describe("patient-reminders map", function()
       plugin.map(number("opted_out", "2026-11-20T16:00:00Z"), {})
       assert.are.same({ skip = "an opt-in/opt-out newer than this one is already recorded" },
         plugin.map(number("opted_in", "2026-11-20T15:00:00Z"), {}))
-      assert.are.same({ skip = "the patient's number replied STOP (opted out)" }, plugin.map(booked, {}))
+      assert.are.same({ skip = "the patient's number replied STOP (opted out)" .. DECLINED_EMAIL }, plugin.map(booked, {}))
     end)
 
     it("is per number: a new mobile number is not opted out", function()

@@ -132,7 +132,7 @@ describe("patient-reminders scheduled reminders", function()
     it("respects an opt-out that came after the booking", function()
       appointment("36996", "booked", "2026-11-23T09:15:00-05:00")
       plugin.map(fixture_json("fixtures/patient-opted-out.json"), {})
-      assert.are.same({ skip = "the patient's number replied STOP (opted out)" }, plugin.map(due("36996", "2026-11-23T09:15:00-05:00"), {}))
+      assert.are.same({ skip = "the patient's number replied STOP (opted out); the patient declined e-mail (consent.email = false)" }, plugin.map(due("36996", "2026-11-23T09:15:00-05:00"), {}))
     end)
 
     it("is dropped for an appointment never seen", function()
