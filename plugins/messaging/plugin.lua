@@ -26,7 +26,9 @@
 --   POST <config.email_url>/v3/mail/send
 --   Authorization: Bearer <secret config.email_api_key_secret, default messaging/sendgrid_api_key>
 --   {"personalizations":[{"to":[{"email":…}],"custom_args":{"ref":…}}],"from":{"email":<config.email_from>,
---    "name":<config.email_from_name>},"subject":…,"content":[{"type":"text/plain","value":…}]}
+--    "name":<config.email_from_name>},"subject":…,"content":[{"type":"text/plain","value":…}],
+--    "tracking_settings":{"subscription_tracking":{"enable":true},"open_tracking":{"enable":false},
+--                         "click_tracking":{"enable":false,"enable_text":false}}}
 -- custom_args come back on every event SendGrid posts about the message (delivered, bounce, unsubscribe, …), so those
 -- name the appointment as StatusCallback's ref does for SMS. Success is 202 with an empty body and X-Message-Id.
 --   400 / 413 {"errors":[{"message","field","help"}]}, 401 / 403, any other 4xx → permanent, with message and field
@@ -334,6 +336,13 @@ local function send_email(op, c)
       from = { email = c.from, name = c.from_name },
       subject = op.subject,
       content = { { type = "text/plain", value = op.body } },
+      -- SendGrid adds its unsubscribe link (the body promises one) and records the unsubscribe it leads to; opens and
+      -- clicks are not tracked: a patient's reading is not ours to watch (and open pixels leak to mail providers).
+      tracking_settings = {
+        subscription_tracking = { enable = true },
+        open_tracking = { enable = false },
+        click_tracking = { enable = false, enable_text = false },
+      },
     }),
     timeout_ms = c.timeout_ms,
     raise = false,

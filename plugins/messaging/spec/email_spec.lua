@@ -48,6 +48,11 @@ describe("messaging deliver, e-mail", function()
         from = { email = "appointments@northside-clinics.example", name = "Northside Clinics" },
         subject = "Northside Clinic - North: your appointment",
         content = { { type = "text/plain", value = op.body } },
+        tracking_settings = {
+          subscription_tracking = { enable = true },
+          open_tracking = { enable = false },
+          click_tracking = { enable = false, enable_text = false },
+        },
       }, json.decode(sent[1].body))
     end)
 
