@@ -48,6 +48,8 @@ public actor PluginInstance {
     }
 
     public var kind: PluginKind { loaded.kind }
+    /// The hooks the plugin defines (a subset of its kind's).
+    public var hookNames: Set<String> { Set(loaded.hooks.keys) }
     public var inFlight: Int { state.invocationsInFlight }
     /// Invocations started and not finished, readable without a hop onto the actor (the pool picks the least busy
     /// instance for every call; awaiting each instance's `inFlight` cost two actor hops per invocation).

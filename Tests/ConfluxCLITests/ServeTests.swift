@@ -92,6 +92,27 @@ import Testing
         #expect(try server.listedMessages().count == 200)
     }
 
+    /// A schedule naming a hook its plugin lacks (the sink defines only deliver) is named at start, with the hooks it
+    /// does define; the server still serves.
+    @Test func aScheduleWhosePluginLacksTheHookIsNamedAtStart() async throws {
+        let server = try ServerProcess()
+        #expect(server.stop() == 0)
+        let flow = try String(contentsOf: server.flows.appendingPathComponent("clinic.yaml"), encoding: .utf8) + "\n" + """
+            schedules:
+              - name: nightly
+                cron: "0 0 29 2 *"
+                plugin: sink
+                hook: reconcile
+            """
+        try server.write("flows/clinic.yaml", flow)
+        try server.start()
+        #expect(try await server.get("/healthz").status == 200)
+        let log = try String(contentsOf: server.log, encoding: .utf8)
+        #expect(log.contains("schedule names a hook its plugin does not define") && log.contains("hook=reconcile")
+                && log.contains("defined=deliver"), "\(log)")
+        #expect(server.stop() == 0)
+    }
+
     @Test func healthAndReadiness() async throws {
         let server = try ServerProcess()
         #expect(try await server.get("/healthz").status == 200)

@@ -139,6 +139,19 @@ struct ServeCommand: AsyncParsableCommand {
             logger.error("plugin does not load; its messages will wait (retryable) until it does",
                          metadata: ["plugin": "\(failure.plugin)", "error": "\(failure.error)"])
         }
+        // A schedule names a hook its plugin must define (a mapping scheduled with `reconcile`, a source without
+        // `poll`): said at start, not at its first due time.
+        for flow in definitions {
+            for schedule in flow.schedules {
+                guard let pool = try? await plugins.pool(schedule.plugin), let instance = pool.instances.first else { continue }
+                let defined = await instance.hookNames
+                if !defined.contains(schedule.hook) {
+                    logger.error("schedule names a hook its plugin does not define; its runs will fail until it does",
+                                 metadata: ["flow": "\(flow.name)", "schedule": "\(schedule.name)", "plugin": "\(schedule.plugin)",
+                                            "hook": "\(schedule.hook)", "defined": "\(defined.sorted().joined(separator: ", "))"])
+                }
+            }
+        }
         logger.info("serving", metadata: ["env": "\(env)", "flows": "\(definitions.map(\.name))", "data": "\(data)"])
         // One service group: SIGTERM/SIGINT stop the HTTP server and the workers together; workers finish what they
         // hold, then the process exits 0.
