@@ -87,7 +87,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
-        .target(name: "WebhookAuth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "WebhookAuth", dependencies: ["Formats", .product(name: "Crypto", package: "swift-crypto")]),
 
         // The HTTP side: ingress and (later) the admin API, on Hummingbird 2.
         .target(

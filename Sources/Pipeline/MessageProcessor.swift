@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 import LuaRuntime
 import Store
@@ -80,7 +81,7 @@ public struct MessageProcessor: Sendable {
     private func decodeContext(_ message: StoredMessage, attempt: Int) -> [UInt8] {
         var headers: [(String, String)] = [], query: [(String, String)] = []
         for (name, value) in message.headers.sorted(by: { $0.key < $1.key }) {
-            if name == IngestPreparation.queryKey { query = QueryString.parse(value) } else { headers.append((name, JSONText.string(value))) }
+            if name == IngestPreparation.queryKey { query = FormURLEncoded.parse(value) } else { headers.append((name, JSONText.string(value))) }
         }
         var seen = Set<String>()
         let queryFields = query.filter { seen.insert($0.0).inserted }.map { ($0.0, JSONText.string($0.1)) }

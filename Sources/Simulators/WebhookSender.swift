@@ -1,4 +1,5 @@
 import Crypto
+import Formats
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -49,13 +50,8 @@ enum WebhookSender {
         }.joined(separator: "&")
     }
 
+    /// A form's fields, the first of each name.
     static func formDecoded(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in text.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                .map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
-            if parts.count == 2, out[parts[0]] == nil { out[parts[0]] = parts[1] }
-        }
-        return out
+        Dictionary(FormURLEncoded.parse(text), uniquingKeysWith: { first, _ in first })
     }
 }

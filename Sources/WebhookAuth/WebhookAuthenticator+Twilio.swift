@@ -1,4 +1,5 @@
 import Crypto
+import Formats
 import Foundation
 
 /// Twilio's request validation (its "Webhooks security" documentation): `X-Twilio-Signature` is the base64
@@ -59,13 +60,6 @@ extension WebhookAuthenticator {
 
     /// The form parameters of the body, sorted by name then value, as Twilio signs them.
     static func twilioParameters(_ body: [UInt8]) -> [(String, String)] {
-        let text = String(decoding: body, as: UTF8.self)
-        let pairs: [(String, String)] = text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
-                (String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding) ?? String($0)
-            }
-            return (parts[0], parts.count > 1 ? parts[1] : "")
-        }
-        return pairs.sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        FormURLEncoded.parse(String(decoding: body, as: UTF8.self)).sorted { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }
     }
 }

@@ -1,3 +1,4 @@
+import Formats
 import Foundation
 @testable import Pipeline
 import Store
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func queryStringsDecodeAsFormsDo() {
-        let pairs = QueryString.parse("ref=APT-7%3Areminder&kind=a+b&empty=&flag&bad=%zz&utf=%C3%A9")
+        let pairs = FormURLEncoded.parse("ref=APT-7%3Areminder&kind=a+b&empty=&flag&bad=%zz&utf=%C3%A9")
         #expect(pairs.map { "\($0.0)=\($0.1)" } == ["ref=APT-7:reminder", "kind=a b", "empty=", "flag=", "bad=%zz", "utf=é"])
     }
 

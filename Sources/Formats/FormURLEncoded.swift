@@ -1,7 +1,10 @@
 /// application/x-www-form-urlencoded pairs (WHATWG URL "application/x-www-form-urlencoded parsing"): '&'-separated,
-/// '+' is a space, percent escapes decoded as UTF-8 (invalid bytes become U+FFFD). Used for a request's query string.
-/// By hand because Foundation's URLComponents does not turn '+' into a space.
-public enum QueryString {
+/// '+' is a space, percent escapes decoded as UTF-8 (invalid bytes become U+FFFD, an invalid escape stays as written),
+/// split on bytes. One decoder for a request's query string, a form body's signed parameters (Twilio) and the
+/// simulators, so the host reads a form exactly as the plugins' byte-wise Lua decoders do. By hand because
+/// Foundation's URLComponents does not turn '+' into a space and its removingPercentEncoding gives up on a whole
+/// value at the first bad escape.
+public enum FormURLEncoded {
     public static func parse(_ text: String) -> [(String, String)] {
         text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
