@@ -46,8 +46,8 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             try DemoPartners.start(workspace, into: cleanup)
             let day = DemoDay(workspace: workspace)
-            let story = try await day.run()
-            let summary = try await DemoSummary.collect(workspace: workspace, story: story)
+            try await day.run()
+            let summary = try await DemoSummary.collect(workspace: workspace)
             print(summary.render(elapsed: clock.now - started, kept: keep))
         } catch {
             if cleanup.interrupted {

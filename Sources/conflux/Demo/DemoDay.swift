@@ -7,19 +7,13 @@ import Foundation
 struct DemoDay {
     let workspace: DemoWorkspace
 
-    /// What the story did, for the summary.
-    struct Story {
-        var steps: [String] = []
-        var ingestRejected: [String] = []
-    }
-
     var scheduling: String { workspace.url(workspace.ports.scheduling) }
     var server: String { workspace.url(workspace.ports.server) }
     var odoo: DemoOdoo { DemoOdoo(url: workspace.url(workspace.ports.odoo), database: "clinic", apiKey: DemoWorkspace.secrets["odoo/api_key"]!) }
 
-    func run() async throws -> Story {
-        var story = Story()
-        func step(_ text: String) { story.steps.append(text); print("• " + text) }
+    /// Prints each step as it happens; the summary is read from the partners afterwards.
+    func run() async throws {
+        func step(_ text: String) { print("• " + text) }
 
         // Clinic hours about a day ahead, inside the reminder pass's 24-48 h window.
         let base = Self.morning(after: Date())
@@ -97,7 +91,6 @@ struct DemoDay {
 
         // 6. Supply: the suggested order for north is confirmed by the buyer in Odoo, sent to the supplier, acknowledged, delivered.
         try await supply(step: step)
-        return story
     }
 
     func supply(step: (String) -> Void) async throws {

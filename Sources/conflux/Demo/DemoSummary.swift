@@ -10,15 +10,14 @@ struct DemoSummary {
     var emails: [[String: Any]] = []
     var supplierOrders: [[String: Any]] = []
     var data = ""
-    var story = DemoDay.Story()
 
     static func messages(_ server: String) async throws -> [[String: Any]] {
         let reply = try await DemoHTTP.get(server + "/api/messages?limit=1000")
         return ((reply.json as? [String: Any])?["messages"] as? [[String: Any]]) ?? []
     }
 
-    static func collect(workspace: DemoWorkspace, story: DemoDay.Story) async throws -> DemoSummary {
-        var summary = DemoSummary(data: workspace.data, story: story)
+    static func collect(workspace: DemoWorkspace) async throws -> DemoSummary {
+        var summary = DemoSummary(data: workspace.data)
         let server = workspace.url(workspace.ports.server)
         summary.messages = try await messages(server)
         for message in summary.messages where message["status"] as? String == "dead" {
