@@ -101,7 +101,7 @@ public actor FlowWorker {
     private func handle(_ message: StoredMessage) async {
         let number = message.attempts + 1
         let started = Date()
-        let settlement: Settlement
+        var settlement: Settlement
         var failure: MessageProcessor.Failure?
         do {
             _ = try await processor.process(message, attempt: number)
@@ -125,6 +125,7 @@ public actor FlowWorker {
                     errorKind: errorKind, errorMessage: error.message))
             }
         }
+        settlement.correlationId = message.correlationId
         let outcome = settlement.attempt.outcome
         do {
             if let lost = try await settlements.submit(settlement) { throw lost }

@@ -82,12 +82,16 @@ public struct Settlement: Sendable, Equatable {
     public var owner: String
     public var disposition: Disposition
     public var attempt: AttemptRecord
+    /// The message's correlation id, for the audit record of the settlement. A worker holds it already; when it is
+    /// nil the store reads it back.
+    public var correlationId: String?
 
-    public init(id: String, owner: String, disposition: Disposition, attempt: AttemptRecord) {
+    public init(id: String, owner: String, disposition: Disposition, attempt: AttemptRecord, correlationId: String? = nil) {
         self.id = id
         self.owner = owner
         self.disposition = disposition
         self.attempt = attempt
+        self.correlationId = correlationId
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Store
+import Synchronization
 
 /// The embedded default: one SQLite file in WAL mode with `synchronous = FULL`, so a commit that returned survives
 /// a crash or power loss. Every method is one write transaction (SQLite has one writer; group commit is the caller
@@ -8,6 +9,8 @@ import Store
 public final class SQLiteMessageStore: MessageStore, AuditLog {
     private let pool: DatabasePool
     public let path: String
+    /// The writer connection's `synchronous` setting as last set (one writer connection: transactions run one at a time).
+    private let writerSynchronous = Mutex("")
 
     /// Opens (creating if needed) the store at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -60,35 +63,35 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
         let nowMs = Self.milliseconds(now)
         let expires = Self.milliseconds(now.addingTimeInterval(duration))
         return try await writeUndurable { db in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE messages SET status = 'ready', lease_owner = NULL, lease_expires_at = NULL
                 WHERE status = 'leased' AND lease_expires_at <= ?
-                """, arguments: [nowMs])
+                """).execute(arguments: [nowMs])
             // A keyed message goes only when it is its key's oldest unfinished message and none of its key is leased.
-            var arguments: StatementArguments = [nowMs]
+            // One cached statement picks and leases (UPDATE … RETURNING): preparing a SELECT, an UPDATE over a list of
+            // ids and a SELECT of those rows on every lease showed as SQLite's parser in the pipeline's profile.
+            var arguments: StatementArguments = [owner, expires, nowMs, nowMs]
             if let source { arguments += [source] }
             arguments += [limit]
             // The source condition is written only when given: `(? IS NULL OR source = ?)` keeps SQLite from using the
             // per-source index.
             // INDEXED BY: walk the ready messages in acceptance order and stop at the limit. Left to itself the planner
             // picked (status, available_at) and sorted every ready message on each lease — the whole backlog per lease.
-            let sequences = try Int64.fetchAll(db, sql: """
-                SELECT m.seq FROM messages m INDEXED BY \(source == nil ? "messages_ready" : "messages_ready_by_source")
-                WHERE m.status = 'ready' AND m.available_at <= ? \(source == nil ? "" : "AND m.source = ?")
-                  AND (m.ordering_key IS NULL OR (
-                        NOT EXISTS (SELECT 1 FROM messages o WHERE o.ordering_key = m.ordering_key AND o.seq < m.seq
-                                    AND o.status IN ('ready', 'leased'))
-                    AND NOT EXISTS (SELECT 1 FROM messages l WHERE l.ordering_key = m.ordering_key AND l.status = 'leased')))
-                ORDER BY m.seq
-                LIMIT ?
-                """, arguments: arguments)
-            guard !sequences.isEmpty else { return [] }
-            let list = sequences.map(String.init).joined(separator: ",")
-            try db.execute(sql: """
+            let statement = try db.cachedStatement(sql: """
                 UPDATE messages SET status = 'leased', lease_owner = ?, lease_expires_at = ?, updated_at = ?
-                WHERE seq IN (\(list))
-                """, arguments: [owner, expires, nowMs])
-            return try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE seq IN (\(list)) ORDER BY seq").map(Self.message)
+                WHERE seq IN (
+                  SELECT m.seq FROM messages m INDEXED BY \(source == nil ? "messages_ready" : "messages_ready_by_source")
+                  WHERE m.status = 'ready' AND m.available_at <= ? \(source == nil ? "" : "AND m.source = ?")
+                    AND (m.ordering_key IS NULL OR (
+                          NOT EXISTS (SELECT 1 FROM messages o WHERE o.ordering_key = m.ordering_key AND o.seq < m.seq
+                                      AND o.status IN ('ready', 'leased'))
+                      AND NOT EXISTS (SELECT 1 FROM messages l WHERE l.ordering_key = m.ordering_key AND l.status = 'leased')))
+                  ORDER BY m.seq
+                  LIMIT ?)
+                RETURNING *
+                """)
+            // RETURNING gives no order: the caller gets them in acceptance order.
+            return try Row.fetchAll(statement, arguments: arguments).map(Self.message).sorted { $0.sequence < $1.sequence }
         }
     }
 
@@ -139,9 +142,15 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
             for (action, disposition) in [("messages.delivered", Settlement.Disposition.complete), ("messages.dead_lettered", .deadLetter)] {
                 let applied = zip(settlements, results).filter { $0.1 == nil && $0.0.disposition == disposition }.map(\.0)
                 guard let first = applied.first else { continue }
-                let correlations = try Dictionary(Row.fetchAll(db, sql: "SELECT id, correlation_id FROM messages WHERE id IN (\(applied.map { _ in "?" }.joined(separator: ",")))",
-                                                               arguments: StatementArguments(applied.map(\.id))).map { ($0["id"] as String, $0["correlation_id"] as String) },
-                                              uniquingKeysWith: { a, _ in a })
+                var correlations: [String: String] = [:]
+                for settlement in applied { correlations[settlement.id] = settlement.correlationId }
+                let unknown = applied.filter { $0.correlationId == nil }.map(\.id)
+                if !unknown.isEmpty {
+                    for row in try Row.fetchAll(db, sql: "SELECT id, correlation_id FROM messages WHERE id IN (\(unknown.map { _ in "?" }.joined(separator: ",")))",
+                                                arguments: StatementArguments(unknown)) {
+                        correlations[row["id"]] = row["correlation_id"]
+                    }
+                }
                 try SQLiteAudit.append(db, [AuditEntry(
                     actor: "worker", action: action, subject: first.id, correlationId: correlations[first.id],
                     detail: AuditDetail.object(["count": .int(applied.count),
@@ -281,7 +290,11 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     private func transaction<T: Sendable>(synchronous: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // Set only when it changes: one statement less to prepare for most transactions.
+                if self.writerSynchronous.withLock({ $0 != synchronous }) {
+                    try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                    self.writerSynchronous.withLock { $0 = synchronous }
+                }
                 var result: T?
                 try db.inTransaction(.immediate) {
                     result = try body(db)
@@ -314,7 +327,33 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     }
 
     static func decodeHeaders(_ text: String) -> [String: String] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+        flatStringObject(text) ?? (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] ?? [:]
+    }
+
+    /// The flat object `encodeHeaders` writes, read without Foundation when no value needs an escape (the usual
+    /// case: this runs for every leased message); nil for anything else, which the caller hands to JSONSerialization.
+    static func flatStringObject(_ text: String) -> [String: String]? {
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"), !bytes.contains(UInt8(ascii: "\\")) else { return nil }
+        var result: [String: String] = [:]
+        var index = 1
+        func string() -> String? {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let start = index + 1
+            guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+            index = end + 1
+            return String(decoding: bytes[start..<end], as: UTF8.self)
+        }
+        if bytes.count == 2 { return result }
+        while true {
+            guard let key = string(), index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            guard let value = string(), index < bytes.count else { return nil }
+            result[key] = value
+            if bytes[index] == UInt8(ascii: "}") { return index == bytes.count - 1 ? result : nil }
+            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+        }
     }
 
     static func message(_ row: Row) -> StoredMessage {
