@@ -3,6 +3,19 @@
 public enum JSONText {
     /// `s` as a JSON string literal (quotes included). Invalid UTF-8 was already replaced by the String decoder.
     public static func string(_ s: String) -> String {
+        // Most strings need no escape: say so from one pass over the bytes (the pipeline writes each message's
+        // context through here, and building scalar by scalar showed in its profile). U+2028/U+2029 are E2 80 A8/A9.
+        var needsEscape = false
+        var previous: (UInt8, UInt8) = (0, 0)
+        for byte in s.utf8 {
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                || ((byte == 0xA8 || byte == 0xA9) && previous == (0xE2, 0x80)) {
+                needsEscape = true
+                break
+            }
+            previous = (previous.1, byte)
+        }
+        guard needsEscape else { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -38,7 +38,9 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: fixture.folder) }
 
         // The server, wired exactly as `conflux serve` wires it.
-        let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        // Logged as `conflux serve` logs (CONFLUX_LOG_LEVEL, info by default): what a server pays for logging, the
+        // bench pays too.
+        let quiet = CLILogging.logger("conflux.bench")
         let flows = try FlowLoader.load(directory: fixture.flows) { _ in true }
         let store = try SQLiteMessageStore(path: fixture.data.appendingPathComponent("conflux.sqlite").path)
         let egressClient = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: concurrency))
