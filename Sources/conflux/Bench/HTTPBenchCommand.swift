@@ -48,7 +48,12 @@ struct HTTPBenchCommand: AsyncParsableCommand {
         var failures = 0
         for round in 1...rounds {
             let label = rounds > 1 ? "round \(round): " : ""
+            // CPU time per request beside the rates: the host's steal moves req/s between runs, µs of CPU per request
+            // barely, and the split says where the ratio comes from (the sink's share is the same on both sides).
+            let machineStart = CPUUsage.MachineSample.now()
+            let (selfBefore, childrenBefore) = (CPUUsage.seconds(), CPUUsage.seconds(children: true))
             let reference = try WrkRun.run(wrk, url: url, threads: threads, connections: connections, seconds: seconds)
+            let (selfAfterWrk, childrenAfter) = (CPUUsage.seconds(), CPUUsage.seconds(children: true))
             wrkRates.append(reference.requestsPerSecond)
             print("\(label)wrk -t\(threads) -c\(connections) -d\(seconds)s: \(Int(reference.requestsPerSecond)) req/s"
                   + (reference.problems.isEmpty ? "" : " (\(reference.problems.joined(separator: "; ")))"))
@@ -59,6 +64,15 @@ struct HTTPBenchCommand: AsyncParsableCommand {
                   + "\(states) states, \(profile) profile, EgressGateway): \(lua.requests) requests in "
                   + "\(String(format: "%.1f", lua.seconds)) s → \(Int(lua.requestsPerSecond)) req/s"
                   + (lua.failures > 0 ? ", \(lua.failures) invocations failed: \(lua.firstFailure ?? "")" : ""))
+            if reference.requests > 0, lua.requests > 0 {
+                let sink = (selfAfterWrk - selfBefore) / Double(reference.requests) * 1e6
+                let wrkClient = (childrenAfter - childrenBefore) / Double(reference.requests) * 1e6
+                let luaSide = (CPUUsage.seconds() - selfAfterWrk) / Double(lua.requests) * 1e6
+                let steal: Double? = if let machineStart, let now = CPUUsage.MachineSample.now() { now.stealShare(since: machineStart) } else { nil }
+                print("\(label)CPU per request: wrk run \(Int(sink + wrkClient)) µs (sink \(Int(sink)), wrk \(Int(wrkClient)));"
+                      + " Lua run \(Int(luaSide)) µs (sink and Lua client in this process: the client ≈ \(Int(max(0, luaSide - sink))) µs)"
+                      + (steal.map { "; CPU taken by the host (steal): \(Int($0 * 100))%" } ?? ""))
+            }
         }
 
         // Where the gap is: the same client driven from Swift, no Lua and no gateway.

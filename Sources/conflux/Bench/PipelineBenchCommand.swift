@@ -40,23 +40,23 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         // The server, wired exactly as `conflux serve` wires it.
         // Logged as `conflux serve` logs (CONFLUX_LOG_LEVEL, info by default): what a server pays for logging, the
         // bench pays too.
-        let quiet = CLILogging.logger("conflux.bench")
+        let logger = CLILogging.logger("conflux.bench")
         let flows = try FlowLoader.load(directory: fixture.flows) { _ in true }
         let store = try SQLiteMessageStore(path: fixture.data.appendingPathComponent("conflux.sqlite").path)
         let egressClient = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: concurrency))
         defer { egressClient.shutdown() }
         let gateway = EgressGateway(client: egressClient, policies: try EgressManifest.load(directory: fixture.catalog))
         let limits = try layout.profile("production").limits
-        let plugins = PluginDirectory(folder: fixture.plugins, limits: limits, statesPerPlugin: states, http: gateway, logger: quiet)
+        let plugins = PluginDirectory(folder: fixture.plugins, limits: limits, statesPerPlugin: states, http: gateway, logger: logger)
         let failures = await plugins.load(flows.flatMap(\.plugins))
         guard failures.isEmpty else { throw CLIError("bench plugins do not load: \(failures)") }
-        let workers = PipelineWorkers(flows: flows, store: store, plugins: plugins, owner: "bench", logger: quiet)
+        let workers = PipelineWorkers(flows: flows, store: store, plugins: plugins, owner: "bench", logger: logger)
         let batcher = IngestBatcher(store: store, afterCommit: { workers.wakeAll() })
-        let ingress = IngressServer(flows: flows, store: store, batcher: batcher, logger: quiet)
+        let ingress = IngressServer(flows: flows, store: store, batcher: batcher, logger: logger)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = Application(router: ingress.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: quiet)
-        let group = ServiceGroup(configuration: .init(services: [app, workers], logger: quiet))
+                              onServerRunning: { portContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app, workers], logger: logger))
         let serverTask = Task { try await group.run() }
         var ports = portStream.makeAsyncIterator()
         guard let port = await ports.next(), port > 0 else { throw CLIError("the server did not start") }
@@ -76,6 +76,7 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         let startSink = sink.requests
         let clock = ContinuousClock()
         let phaseStart = clock.now
+        let (cpuStart, machineStart) = (CPUUsage.seconds(), CPUUsage.MachineSample.now())
         await load.closedLoop(connections: connections, for: .milliseconds(Int(seconds * 1000)), counters: counters)
         let elapsed = (clock.now - phaseStart).seconds
         let doneInWindow = await completed() - startCompleted
@@ -87,6 +88,7 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         print("completed while ingest ran (acked after the sink answered): \(doneInWindow) (\(Int(Double(doneInWindow) / elapsed)) msgs/s);"
               + " sink requests: \(sinkInWindow)")
         let drainStart = clock.now
+        let cpuAfterIngest = CPUUsage.seconds()
         while await completed() - startCompleted < accepted, (clock.now - drainStart) < .seconds(300) {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -96,6 +98,18 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         // took (ingest window + draining what ingest got ahead by).
         let e2e = Double(throughAll) / (elapsed + drained)
         print("end to end: \(throughAll) messages in \(String(format: "%.1f", elapsed + drained)) s → \(Int(e2e)) msgs/s")
+        // CPU per message does not move with the host's steal the way msgs/s does; 10,000 msgs/s on this machine's
+        // cores leaves (cores / 10,000) s of CPU per message for everything in this process.
+        let cpuEnd = CPUUsage.seconds()
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        let perMessage = (cpuEnd - cpuStart) / Double(max(1, throughAll)) * 1e6
+        let drainedMessages = throughAll - doneInWindow
+        let machineEnd = CPUUsage.MachineSample.now()
+        let steal: Double? = if let machineStart, let machineEnd { machineEnd.stealShare(since: machineStart) } else { nil }
+        print("CPU: \(Int(perMessage)) µs per message end to end (load generator, server, Lua, sink: all in this process;"
+              + " budget for 10,000 msgs/s on \(Int(cores)) cores: \(Int(cores / 10_000 * 1e6)) µs)"
+              + (drainedMessages > 0 ? "; after ingest stopped: \(Int((cpuEnd - cpuAfterIngest) / Double(drainedMessages) * 1e6)) µs per message processed (lease, Lua, sink, ack)" : "")
+              + (steal.map { "; CPU taken by the host (steal): \(Int($0 * 100))%" } ?? ""))
         let commits = await batcher.commits, committed = await batcher.committed
         let batch = max(1, committed / max(1, commits))
         print("backlog drained in \(String(format: "%.1f", drained)) s; ingest group commits: \(commits) for \(committed) messages (mean batch \(batch))")

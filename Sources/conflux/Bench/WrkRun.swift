@@ -3,6 +3,8 @@ import Foundation
 /// One run of `wrk` against a URL, and what it printed that the comparison needs.
 struct WrkRun {
     let requestsPerSecond: Double
+    /// Requests completed, from wrk's "N requests in …" line.
+    let requests: Int
     /// Non-2xx answers and socket errors, as wrk reported them: a reference rate with errors in it is not one.
     let problems: [String]
 
@@ -23,6 +25,7 @@ struct WrkRun {
         }
         let problems = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { $0.hasPrefix("Non-2xx") || $0.hasPrefix("Socket errors") }
-        return WrkRun(requestsPerSecond: rate, problems: problems)
+        let requests = text.firstMatch(of: /([0-9]+) requests in/).flatMap { Int($0.1) } ?? 0
+        return WrkRun(requestsPerSecond: rate, requests: requests, problems: problems)
     }
 }
