@@ -334,7 +334,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
     /// case: this runs for every leased message); nil for anything else, which the caller hands to JSONSerialization.
     static func flatStringObject(_ text: String) -> [String: String]? {
         let bytes = Array(text.utf8)
-        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"), !bytes.contains(UInt8(ascii: "\\")) else { return nil }
+        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"), !bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else { return nil }
         var result: [String: String] = [:]
         var index = 1
         func string() -> String? {

@@ -92,10 +92,7 @@ import Glibc
                 """)
         }
         try server.start()
-        let text = try String(contentsOf: server.output, encoding: .utf8)
-        guard let match = text.firstMatch(of: /mllp scheduling-hl7 listening on tcp:\/\/127\.0\.0\.1:(\d+)/) else {
-            throw ServerProcess.Failure(description: "no mllp line in: \(text)")
-        }
+        let match = try server.waitForOutput(/mllp scheduling-hl7 listening on tcp:\/\/127\.0\.0\.1:(\d+)/)
         return (server, Int(match.1)!)
     }
 

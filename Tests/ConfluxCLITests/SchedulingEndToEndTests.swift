@@ -35,10 +35,7 @@ import Testing
                 throw ServerProcess.Failure(description: "cannot store the test secrets")
             }
             try server.start()
-            let output = try String(contentsOf: server.output, encoding: .utf8)
-            guard let match = output.firstMatch(of: /mllp scheduling-hl7 listening on tcp:\/\/127\.0\.0\.1:(\d+)/) else {
-                throw ServerProcess.Failure(description: "no mllp line in: \(output)")
-            }
+            let match = try server.waitForOutput(/mllp scheduling-hl7 listening on tcp:\/\/127\.0\.0\.1:(\d+)/)
             self.server = server
             mllp = Int(match.1)!
         }

@@ -145,6 +145,20 @@ final class ServerProcess: @unchecked Sendable {
                       + log.split(separator: "\n").suffix(15).joined(separator: "\n"))
     }
 
+    /// The first match of `pattern` in what the server printed, waiting up to `timeout` for it: the HTTP listener's
+    /// line (which `start` waits for) and the MLLP listeners' lines come from services started side by side, in no
+    /// fixed order.
+    func waitForOutput<Output>(_ pattern: Regex<Output>, timeout: TimeInterval = 15) throws -> Regex<Output>.Match {
+        let deadline = Date().addingTimeInterval(timeout)
+        var text = ""
+        repeat {
+            text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+            if let match = text.firstMatch(of: pattern) { return match }
+            usleep(20_000)
+        } while Date() < deadline && process.isRunning
+        throw Failure(description: "no line matching the expected pattern within \(Int(timeout)) s in: \(text)")
+    }
+
     /// SIGKILL: no chance to flush or release anything.
     func crash() {
         kill(process.processIdentifier, SIGKILL)

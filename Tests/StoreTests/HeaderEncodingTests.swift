@@ -29,7 +29,7 @@ import Testing
         #expect(SQLiteMessageStore.decodeHeaders("{}") == [:])
     }
 
-    @Test(arguments: [#"{"a":"b""#, #"{"a" "b"}"#, #"{"a":"b",}"#, #"{"a":"b"}x"#, #"["a"]"#, #"{"a":1}"#])
+    @Test(arguments: [#"{"a":"b""#, #"{"a" "b"}"#, #"{"a":"b",}"#, #"{"a":"b"}x"#, #"["a"]"#, #"{"a":1}"#, "{\"a\":\"tab\there\"}"])
     func theFastReaderRefusesWhatItDoesNotWrite(_ text: String) {
         #expect(SQLiteMessageStore.flatStringObject(text) == nil)
     }

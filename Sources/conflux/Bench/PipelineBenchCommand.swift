@@ -80,6 +80,7 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         await load.closedLoop(connections: connections, for: .milliseconds(Int(seconds * 1000)), counters: counters)
         let elapsed = (clock.now - phaseStart).seconds
         let doneInWindow = await completed() - startCompleted
+        let cpuAfterIngest = CPUUsage.seconds()
         let sinkInWindow = sink.requests - startSink
         let accepted = counters.sent.load(ordering: .relaxed)
         print("")
@@ -88,7 +89,6 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         print("completed while ingest ran (acked after the sink answered): \(doneInWindow) (\(Int(Double(doneInWindow) / elapsed)) msgs/s);"
               + " sink requests: \(sinkInWindow)")
         let drainStart = clock.now
-        let cpuAfterIngest = CPUUsage.seconds()
         while await completed() - startCompleted < accepted, (clock.now - drainStart) < .seconds(300) {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -109,7 +109,8 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         print("CPU: \(Int(perMessage)) µs per message end to end (load generator, server, Lua, sink: all in this process;"
               + " budget for 10,000 msgs/s on \(Int(cores)) cores: \(Int(cores / 10_000 * 1e6)) µs)"
               + (drainedMessages > 0 ? "; after ingest stopped: \(Int((cpuEnd - cpuAfterIngest) / Double(drainedMessages) * 1e6)) µs per message processed (lease, Lua, sink, ack)" : "")
-              + (steal.map { "; CPU taken by the host (steal): \(Int($0 * 100))%" } ?? ""))
+              + (steal.map { "; CPU taken by the host (steal): \(Int($0 * 100))%" } ?? "")
+              + (throughAll < accepted ? " (the drain timed out with \(accepted - throughAll) unfinished: an overestimate)" : ""))
         let commits = await batcher.commits, committed = await batcher.committed
         let batch = max(1, committed / max(1, commits))
         print("backlog drained in \(String(format: "%.1f", drained)) s; ingest group commits: \(commits) for \(committed) messages (mean batch \(batch))")
