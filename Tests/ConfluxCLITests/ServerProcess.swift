@@ -129,15 +129,9 @@ final class ServerProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = logHandle
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            if let match = text.firstMatch(of: /listening on http:\/\/127\.0\.0\.1:(\d+)/) {
-                port = Int(match.1)!
-                return
-            }
-            guard process.isRunning else { break }
-            usleep(20_000)
+        if let match = try? waitForOutput(/listening on http:\/\/127\.0\.0\.1:(\d+)/, timeout: 30) {
+            port = Int(match.1)!
+            return
         }
         process.terminate()
         let log = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
