@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "LuaRuntime",
             dependencies: [
-                "CLuaShim", "Formats",
+                "CLuaShim", "Formats", "Executors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
@@ -60,17 +60,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Serial executors backed by dedicated threads (where plugin states run when no event loop hosts them).
+        .target(name: "Executors"),
         // libcurl's variadic setopt/getinfo calls as typed C functions, prefixed `ccurl_` (see ccurl_shim.h).
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
-        // Outbound HTTP(S) on libcurl's multi interface, driven from one event-loop thread and bridged to Swift
-        // concurrency. Knows nothing of Lua, plugins or the catalog: policy (egress, secrets) is passed in.
-        .target(name: "HTTPTransport", dependencies: ["CCurlShim", .product(name: "Logging", package: "swift-log")]),
+        // Outbound HTTP(S) on libcurl's multi interface, driven from event-loop threads that are also the executors
+        // plugin states run on. Knows nothing of Lua, plugins or the catalog: policy (egress, secrets) is passed in.
+        .target(name: "HTTPTransport", dependencies: ["CCurlShim", "Executors", .product(name: "Logging", package: "swift-log")]),
 
         // Secrets sealed at rest (AES-GCM under a master key) and revealed only to the transport at send time.
         .target(name: "Secrets", dependencies: ["Store", .product(name: "Crypto", package: "swift-crypto")]),
 
         // Plugins' outbound calls: the per-plugin egress policy (from the catalog) in front of the HTTP client.
-        .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", "Secrets", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Egress", dependencies: ["HTTPTransport", "LuaRuntime", "Secrets", "Executors", .product(name: "Yams", package: "Yams")]),
 
         // The catalog: manifests, validation, the governance lifecycle, what each environment may run, folder hashes.
         .target(name: "Catalog", dependencies: [
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "HTTPTransportTests",
             dependencies: [
-                "HTTPTransport", .product(name: "Hummingbird", package: "hummingbird"),
+                "HTTPTransport", "Executors", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

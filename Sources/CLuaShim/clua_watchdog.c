@@ -204,7 +204,8 @@ static int clua_resume_protected(lua_State *co, lua_State *from, int nargs, int 
     return args.status;
 }
 
-int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns) {
+int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns,
+                        uint64_t slice_start_cpu_ns) {
     clua_guard *g = stuck_after_ns > 0 ? clua_thread_guard() : NULL;
     if (g == NULL) return clua_resume_protected(co, from, nargs, nresults);
     /* savesigs = 0: saving the mask costs a system call on every resume. The only jump here comes from our signal
@@ -222,7 +223,8 @@ int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults
     g->in_critical = 0;
     g->kill_requested = 0;
     /* Deadline before generation: the monitor never pairs this slice's generation with an older deadline. */
-    atomic_store(&g->deadline_ns, clua_thread_cpu_ns() + (uint64_t)stuck_after_ns);
+    uint64_t start = slice_start_cpu_ns != 0 ? slice_start_cpu_ns : clua_thread_cpu_ns();
+    atomic_store(&g->deadline_ns, start + (uint64_t)stuck_after_ns);
     atomic_fetch_add(&g->generation, 1);
     atomic_store(&g->active, 1);
     int status = clua_resume_protected(co, from, nargs, nresults);

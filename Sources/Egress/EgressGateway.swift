@@ -1,3 +1,4 @@
+import Executors
 import Foundation
 import HTTPTransport
 import LuaRuntime
@@ -32,6 +33,9 @@ public final class EgressGateway: HTTPGateway {
         self.maxRateLimitWait = maxRateLimitWait
         self.reveal = reveal
     }
+
+    /// The client's event loops in turn (see `HTTPClient.nextExecutor`).
+    public func pluginExecutor() -> (any PluginExecutor)? { client.nextExecutor() }
 
     nonisolated(nonsending) public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
         let url: HTTPURL
@@ -75,7 +79,7 @@ public final class EgressGateway: HTTPGateway {
         // set before a hop is the one its connection is judged by.
         let hopRule = Mutex(rule)
         let outbound = HTTPClient.Request(
-            method: request.method, url: url.absoluteString, headers: headers, body: body,
+            method: request.method, url: url, headers: headers, body: body,
             timeout: timeout,
             redirects: request.maxRedirects == 0 ? .none : RedirectPolicy(maxRedirects: request.maxRedirects) { target in
                 guard let next = policy.rule(for: target) else { return false }

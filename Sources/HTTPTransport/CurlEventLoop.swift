@@ -1,5 +1,6 @@
 import CCurlShim
 import Dispatch
+import Executors
 import Foundation
 import Logging
 import Synchronization
@@ -9,16 +10,24 @@ import Synchronization
 /// those and hands libcurl the ready ones. (`curl_multi_perform` visits every transfer on every turn, with a `poll`
 /// of its own for each: with 64 requests in flight that was most of this thread's time, and with 128 it collapsed.)
 ///
-/// Threading: other threads only touch `inbox`, under its lock: `submit` and `cancel` append to it and write to the
-/// wake-up pipe while holding the lock, and the loop thread sets `stopped` under the same lock before it closes the
-/// pipe, so no wake-up can reach a closed descriptor. Everything else (`multi`, `active`, `sockets`, the timer, each
-/// transfer in the multi handle) belongs to the loop thread; libcurl calls the socket and timer callbacks only from
-/// inside `curl_multi_socket_action`/`add_handle`/`remove_handle`, on this thread. Continuations are resumed from the
-/// loop thread, never from inside a libcurl callback. That is why `@unchecked Sendable` is safe.
+/// The loop is also a serial executor (CurlEventLoop+Executor.swift): plugin states run their invocations on it, so a
+/// plugin's request is handed to libcurl, and its response handed back to the plugin, without leaving the thread.
+/// Each turn runs the jobs that arrived, adds the transfers they submitted, polls, lets libcurl act on the ready
+/// sockets and then on its timer, and completes the finished transfers (whose continuations enqueue the next jobs).
+///
+/// Threading: other threads only touch `inbox`, under its lock: `submit`, `cancel` and `enqueue` append to it and
+/// write to the wake-up pipe while holding the lock, and the loop thread sets `stopped` under the same lock before it
+/// closes the pipe, so no wake-up can reach a closed descriptor. Everything else (`multi`, `active`, `sockets`, the
+/// timer, each transfer in the multi handle) belongs to the loop thread; libcurl calls the socket and timer callbacks
+/// only from inside `curl_multi_socket_action`/`add_handle`/`remove_handle`, on this thread. Continuations are
+/// resumed from the loop thread, never from inside a libcurl callback, and jobs run only between libcurl calls. That
+/// is why `@unchecked Sendable` is safe.
 final class CurlEventLoop: @unchecked Sendable {
-    private struct Inbox {
+    struct Inbox {
         var submitted: [CurlTransfer] = []
         var cancelled: [CurlTransfer] = []
+        /// Jobs of the actors bound to this loop (plugin states), in arrival order.
+        var jobs: [UnownedJob] = []
         var shuttingDown = false
         var stopped = false
         /// The loop is in (or about to enter) `poll` with an empty inbox: only then does a submission need to write
@@ -26,7 +35,7 @@ final class CurlEventLoop: @unchecked Sendable {
         var polling = false
     }
 
-    private let inbox = Mutex(Inbox())
+    let inbox = Mutex(Inbox())
     let multi: UnsafeMutableRawPointer
     private let logger: Logger
     /// Transfers in the multi handle, by easy handle, each retained once (released exactly once in `finish`).
@@ -38,13 +47,20 @@ final class CurlEventLoop: @unchecked Sendable {
     /// The wake-up pipe: other threads write a byte, the loop polls the read end.
     private let wake: (read: Int32, write: Int32)
     var wakeReadEnd: Int32 { wake.read }
+    var wakeWriteEnd: Int32 { wake.write }
     private let exited = DispatchGroup()
     private let loopThread = Mutex<pthread_t?>(nil)
     /// Easy handles for this loop's transfers, reused across requests.
     let easyHandles: CurlEasyPool
+    /// Jobs enqueued from other threads, each a wake-up of this thread: a request made and completed on the loop adds
+    /// none (tests assert that; a hop through the global executor would add one per request).
+    let remoteJobs = Atomic<Int>(0)
+    /// Where jobs go once the loop has stopped: actors bound to it keep running there, in order.
+    let afterStop = SerialJobThread.next()
 
     /// Creates the multi handle and starts its thread; nil if libcurl cannot be initialised.
-    init?(configuration: HTTPClient.Configuration, logger: Logger) {
+    /// `threadName` is the kernel's name for the thread (15 bytes at most).
+    init?(configuration: HTTPClient.Configuration, threadName: String, logger: Logger) {
         guard CurlGlobal.initialize(), let wake = Self.makeWakePipe() else { return nil }
         guard let multi = curl_multi_init() else {
             close(wake.read)
@@ -66,11 +82,13 @@ final class CurlEventLoop: @unchecked Sendable {
 
         exited.enter()
         let thread = Thread { [self] in
+            nameCurrentThread(threadName)
             loopThread.withLock { $0 = pthread_self() }
+            Self.markCurrent(self)
             run()
             exited.leave()
         }
-        thread.name = "conflux-http-\(configuration.name)"
+        thread.name = threadName
         thread.start()
     }
 
@@ -116,6 +134,16 @@ final class CurlEventLoop: @unchecked Sendable {
 
     private func run() {
         while true {
+            // Jobs first: they submit transfers, which are then added in this same turn. Jobs that jobs enqueue run in
+            // this turn too (a few rounds at most, so sockets are not starved).
+            for _ in 0..<4 {
+                let jobs = inbox.withLock { inbox in
+                    defer { inbox.jobs = [] }
+                    return inbox.jobs
+                }
+                if jobs.isEmpty { break }
+                for job in jobs { run(job) }
+            }
             let (submitted, cancelled, shuttingDown) = inbox.withLock { inbox in
                 defer { (inbox.submitted, inbox.cancelled) = ([], []) }
                 return (inbox.submitted, inbox.cancelled, inbox.shuttingDown)
@@ -130,25 +158,27 @@ final class CurlEventLoop: @unchecked Sendable {
             for transfer in cancelled where transfer.phase == .active {
                 finish(transfer.easy.handle) { .failure(HTTPTransportError(.cancelled, host: $0.url.host)) }
             }
-            if let deadline = timerDeadline, deadline <= .now {
-                timerDeadline = nil
-                act(on: CURL_SOCKET_TIMEOUT, events: 0)
-                collectFinished()
-            }
-            // Sleeps until a socket is ready, libcurl's timer, a wake-up, or one second — not at all if submissions
-            // arrived meanwhile.
+            // Sleeps until a socket is ready, libcurl's timer, a wake-up, or one second — not at all if work arrived
+            // meanwhile or the timer is due.
             let idle = inbox.withLock { inbox in
-                inbox.polling = inbox.submitted.isEmpty && inbox.cancelled.isEmpty && !inbox.shuttingDown
+                inbox.polling = inbox.submitted.isEmpty && inbox.cancelled.isEmpty && inbox.jobs.isEmpty
+                    && !inbox.shuttingDown
                 return inbox.polling
             }
             let ready = waitForSockets(timeout: idle ? pollTimeout() : 0)
             if idle { inbox.withLock { $0.polling = false } }
+            // Ready sockets before the timer: after a long job (a plugin computing for up to its CPU limit), a
+            // response that arrived meanwhile is read before libcurl's timer can call its transfer timed out.
             for (socket, events) in ready {
-                if socket == wake.read {
-                    Self.drain(wake.read)
+                if socket == wakeReadEnd {
+                    Self.drain(wakeReadEnd)
                 } else {
                     act(on: socket, events: events)
                 }
+            }
+            if let deadline = timerDeadline, deadline <= .now {
+                timerDeadline = nil
+                act(on: CURL_SOCKET_TIMEOUT, events: 0)
             }
             collectFinished()
         }
@@ -225,6 +255,11 @@ final class CurlEventLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             inbox.stopped = true
             inbox.cancelled = []
+            // Under the lock, so a job enqueued meanwhile cannot overtake these (see `enqueue`).
+            for job in inbox.jobs {
+                afterStop.enqueue(job, runningAs: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+            }
+            inbox.jobs = []
         }
         // Cleanup may still call the socket callback (to forget its sockets); the pipe goes last.
         curl_multi_cleanup(multi)

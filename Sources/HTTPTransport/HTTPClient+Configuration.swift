@@ -3,6 +3,10 @@ extension HTTPClient {
     public struct Configuration: Sendable {
         /// Names the client's thread (`conflux-http-NAME`), for debuggers and `top -H`.
         public var name: String
+        /// Event-loop threads, each with its own multi handle and connection cache. One is plenty for requests
+        /// alone; a client whose loops also run the plugin states (`nextExecutor`) wants one per core. The
+        /// connection limits below are for the whole client: each loop gets its share, rounded up.
+        public var eventLoops: Int
         /// Connections open at once to one host (`CURLMOPT_MAX_HOST_CONNECTIONS`); further transfers wait for one
         /// to come free (or share one over HTTP/2).
         public var maxConnectionsPerHost: Int
@@ -24,13 +28,14 @@ extension HTTPClient {
         public var tls: TLSOptions
         public var addressPolicy: AddressPolicy
 
-        public init(name: String = "client", maxConnectionsPerHost: Int = 8, maxTotalConnections: Int = 0,
+        public init(name: String = "client", eventLoops: Int = 1, maxConnectionsPerHost: Int = 8, maxTotalConnections: Int = 0,
                     connectionCacheSize: Int = 64, maxConcurrentStreams: Int = 100, allowHTTP2: Bool = true,
                     connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30),
                     maxResponseBytes: Int = 16 << 20, maxHeaderBytes: Int = 64 << 10,
                     userAgent: String = "Conflux-HTTPTransport/1", tls: TLSOptions = TLSOptions(),
                     addressPolicy: AddressPolicy = .allowAll) {
             self.name = name
+            self.eventLoops = max(1, eventLoops)
             self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
             self.maxTotalConnections = max(0, maxTotalConnections)
             self.connectionCacheSize = max(1, connectionCacheSize)
@@ -44,5 +49,18 @@ extension HTTPClient {
             self.tls = tls
             self.addressPolicy = addressPolicy
         }
+    }
+}
+
+extension HTTPClient.Configuration {
+    /// One loop's share of the client's connection limits (rounded up, at least 1; 0 stays unlimited).
+    func dividedAmong(loops: Int) -> Self {
+        guard loops > 1 else { return self }
+        func share(_ limit: Int) -> Int { limit == 0 ? 0 : max(1, (limit + loops - 1) / loops) }
+        var part = self
+        part.maxConnectionsPerHost = share(maxConnectionsPerHost)
+        part.maxTotalConnections = share(maxTotalConnections)
+        part.connectionCacheSize = share(connectionCacheSize)
+        return part
     }
 }

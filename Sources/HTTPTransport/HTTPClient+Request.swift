@@ -7,7 +7,12 @@ extension HTTPClient {
         /// The method token, such as `GET` or `POST`; sent as given.
         public var method: String
         /// An absolute http or https URL.
-        public var url: String
+        public var url: String {
+            didSet { parsedURL = nil }
+        }
+        /// `url` already parsed by the caller (the egress gateway checks it before sending), so `execute` does not
+        /// parse it again: `curl_url` set and get cost about 4% of the event loop's time per request.
+        var parsedURL: HTTPURL?
         /// Header fields in order; duplicates are sent as given. A field named like one libcurl adds itself (`Accept`,
         /// `User-Agent`, `Content-Type`) replaces libcurl's.
         public var headers: [HTTPHeader]
@@ -39,6 +44,16 @@ extension HTTPClient {
             self.redirects = redirects
             self.tls = tls
             self.addressPolicy = addressPolicy
+        }
+
+        /// A request to a URL the caller has parsed already.
+        public init(method: String = "GET", url: HTTPURL, headers: [HTTPHeader] = [], body: [UInt8]? = nil,
+                    connectTimeout: Duration? = nil, timeout: Duration? = nil, maxResponseBytes: Int? = nil,
+                    redirects: RedirectPolicy = .none, tls: TLSOptions? = nil, addressPolicy: AddressPolicy? = nil) {
+            self.init(method: method, url: url.absoluteString, headers: headers, body: body, connectTimeout: connectTimeout,
+                      timeout: timeout, maxResponseBytes: maxResponseBytes, redirects: redirects, tls: tls,
+                      addressPolicy: addressPolicy)
+            parsedURL = url
         }
 
         public var description: String {

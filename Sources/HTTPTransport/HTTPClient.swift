@@ -1,16 +1,24 @@
+import Executors
 import Logging
+import Synchronization
 
 /// An outbound HTTP(S) client on libcurl's multi interface.
 ///
-/// Each client owns one thread and one multi handle, so its connections (kept alive per host, multiplexed over
-/// HTTP/2 where the server offers it over TLS) are shared by every request made through it. Create one per process
-/// or per isolation domain and keep it: creating a client per request throws the connection cache away.
+/// Each client owns `configuration.eventLoops` threads, each with one multi handle whose connections (kept alive per
+/// host, multiplexed over HTTP/2 where the server offers it over TLS) are shared by every request that loop carries.
+/// Create one per process or per isolation domain and keep it: creating a client per request throws the connection
+/// cache away.
+///
+/// The loops are serial executors too (`nextExecutor`): an actor running on one sends its requests through that loop
+/// and is resumed on it, with no thread hop. Requests from anywhere else go to the loops in turn.
 ///
 /// Threading: every method may be called from any thread or task. `execute` suspends the calling task until its
 /// transfer completes; cancelling the task aborts the transfer.
 public final class HTTPClient: Sendable {
     public let configuration: Configuration
-    private let loop: CurlEventLoop?
+    /// Empty when libcurl could not be initialised (every request then fails with `shutdown`).
+    private let loops: [CurlEventLoop]
+    private let turn = Atomic<Int>(0)
     private let logger: Logger
 
     /// Starts the client's thread. `logger` gets one debug line per transfer (method, host, status or error code,
@@ -19,15 +27,49 @@ public final class HTTPClient: Sendable {
                 logger: Logger = Logger(label: "conflux.http", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.configuration = configuration
         self.logger = logger
-        self.loop = CurlEventLoop(configuration: configuration, logger: logger)
-        if loop == nil { logger.critical("libcurl could not be initialised; every request will fail") }
+        let count = configuration.eventLoops
+        let perLoop = configuration.dividedAmong(loops: count)
+        var loops: [CurlEventLoop] = []
+        for index in 0..<count {
+            let name = count == 1 ? "http-\(configuration.name)" : "http-\(configuration.name)-\(index)"
+            guard let loop = CurlEventLoop(configuration: perLoop, threadName: name, logger: logger) else { break }
+            loops.append(loop)
+        }
+        if loops.count < count {
+            for loop in loops { loop.shutdown() }
+            loops = []
+            logger.critical("libcurl could not be initialised; every request will fail")
+        }
+        self.loops = loops
     }
 
-    deinit { loop?.shutdown() }
+    deinit { shutdown() }
 
-    /// Fails every queued and running request with `shutdown`, closes all connections and stops the thread. Blocks
-    /// briefly until the thread has stopped; idempotent. Later requests fail with `shutdown`.
-    public func shutdown() { loop?.shutdown() }
+    /// Fails every queued and running request with `shutdown`, closes all connections and stops the threads. Blocks
+    /// briefly until the threads have stopped; idempotent. Later requests fail with `shutdown`. Actors bound to a
+    /// loop (`nextExecutor`) keep running, on a shared thread.
+    public func shutdown() {
+        for loop in loops { loop.shutdown() }
+    }
+
+    /// An executor for an actor that makes requests through this client: the loops in turn, so the actors bound to
+    /// them spread over the loops' threads. Jobs run between libcurl calls on the loop thread, so they must not
+    /// block (see `CurlEventLoop+Executor.swift`).
+    public func nextExecutor() -> any PluginExecutor {
+        guard !loops.isEmpty else { return SerialJobThread.next() }
+        return loops[turn.add(1, ordering: .relaxed).newValue % loops.count]
+    }
+
+    /// Jobs enqueued on the loops from other threads so far (see `CurlEventLoop.remoteJobs`).
+    var remoteJobsEnqueued: Int { loops.reduce(0) { $0 + $1.remoteJobs.load(ordering: .relaxed) } }
+
+    /// The loop for a request made now: the calling thread's own loop when it is one of this client's (no hop), else
+    /// the loops in turn.
+    private func pickLoop() -> CurlEventLoop? {
+        guard loops.count > 1 else { return loops.first }
+        if let current = CurlEventLoop.current, loops.contains(where: { $0 === current }) { return current }
+        return loops[turn.add(1, ordering: .relaxed).newValue % loops.count]
+    }
 
     /// The libcurl version string, for diagnostics (`conflux doctor`, bench reports).
     public static var libcurlVersion: String { CurlGlobal.version }
@@ -40,7 +82,8 @@ public final class HTTPClient: Sendable {
         let timeout = request.timeout ?? configuration.timeout
         let connectTimeout = request.connectTimeout ?? configuration.connectTimeout
         var hop = request
-        var url = try HTTPURL(request.url)
+        var url: HTTPURL
+        if let parsed = request.parsedURL { url = parsed } else { url = try HTTPURL(request.url) }
         var redirects = 0
         var newConnections = 0
 
@@ -62,14 +105,22 @@ public final class HTTPClient: Sendable {
     }
 
     /// One hop: a transfer on the loop, awaited; cancelling the task cancels the transfer.
-    nonisolated(nonsending) private func perform(_ request: Request, url: HTTPURL, connectTimeout: Duration,
-                         timeout: Duration) async throws(HTTPTransportError) -> Response {
-        guard let loop else { throw HTTPTransportError(.shutdown, host: url.host, detail: "libcurl is unavailable") }
+    ///
+    /// Takes the caller's isolation as a parameter, not `nonisolated(nonsending)`: the closure handed to
+    /// `withTaskCancellationHandler` runs on the caller's executor only if it captures an isolated parameter. Without
+    /// that it ran on the global executor, and a plugin state on a loop paid two extra thread hops per request (into
+    /// the closure, and the continuation resuming there before switching back).
+    private func perform(_ request: Request, url: HTTPURL, connectTimeout: Duration, timeout: Duration,
+                         isolation: isolated (any Actor)? = #isolation) async throws(HTTPTransportError) -> Response {
+        guard let loop = pickLoop() else {
+            throw HTTPTransportError(.shutdown, host: url.host, detail: "libcurl is unavailable")
+        }
         if Task.isCancelled { throw HTTPTransportError(.cancelled, host: url.host) }
         let transfer = try CurlTransfer(request, url: url, connectTimeout: connectTimeout, timeout: timeout,
                                         configuration: configuration, easyPool: loop.easyHandles)
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CurlTransfer.Completion) in
+            _ = isolation  // the capture that keeps this closure on the caller's executor (see above)
+            return await withCheckedContinuation { (continuation: CurlTransfer.Completion) in
                 transfer.completion = continuation
                 if let refused = loop.submit(transfer) {
                     transfer.completion = nil

@@ -1,9 +1,19 @@
+import Executors
+
 /// How a plugin's `http.request` reaches the network: the host implements it (transport, egress policy, secrets,
 /// rate limits, circuit breakers) outside this target, which knows nothing of HTTP beyond these shapes.
 public protocol HTTPGateway: Sendable {
     /// Performs the request for `plugin`; `correlationId` is the message's, to be sent along. Runs on the caller's
     /// executor (the plugin state's), so the response resumes the plugin without a hop through the global executor.
     nonisolated(nonsending) func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult
+
+    /// Where a plugin state that sends through this gateway should run its invocations (nil: anywhere). The host
+    /// lends its HTTP event loops, so a request and its response never leave the state's thread.
+    func pluginExecutor() -> (any PluginExecutor)?
+}
+
+extension HTTPGateway {
+    public func pluginExecutor() -> (any PluginExecutor)? { nil }
 }
 
 /// A request as a plugin made it (after the prelude validated its shape).

@@ -249,7 +249,8 @@ public final class LuaState {
         clua_arm_hook(thread)
         clua_slice_begin(L, invocation.instructions, invocation.cpuNanoseconds, invocation.wallDeadline)
         var resultCount: Int32 = 0
-        let status = clua_resume_watched(thread, L, nargs, &resultCount, stuckAfterNanoseconds)
+        let status = clua_resume_watched(thread, L, nargs, &resultCount, stuckAfterNanoseconds,
+                                         clua_sandbox_of(L).pointee.slice_start_ns)
         if status == CLUA_STATUS_KILLED {
             return .failed(kill(invocation))
         }

@@ -1,3 +1,4 @@
+import Executors
 import Foundation
 import Logging
 import Synchronization
@@ -17,6 +18,10 @@ public actor PluginInstance {
     private let http: (any HTTPGateway)?
     private let phiFields: Set<String>
     private let ledger: (any PluginLedger)?
+    /// The thread the state runs on: one of the HTTP event loops when the host lends them (a request and its response
+    /// then never leave the thread), else one of the shared job threads.
+    private nonisolated let executor: any PluginExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public static func load(_ plugin: Plugin, limits: SandboxLimits, logger: Logger,
                             http: (any HTTPGateway)? = nil, phiFields: Set<String> = [],
@@ -29,6 +34,7 @@ public actor PluginInstance {
     private init(plugin: Plugin, limits: SandboxLimits, logger: Logger, http: (any HTTPGateway)?, phiFields: Set<String>,
                  ledger: (any PluginLedger)?, state: LuaState, loaded: LoadedPlugin) {
         self.ledger = ledger
+        self.executor = http?.pluginExecutor() ?? SerialJobThread.next()
         self.plugin = plugin
         self.limits = limits
         self.logger = logger
@@ -58,8 +64,19 @@ public actor PluginInstance {
     public var memoryUsed: Int { state.memoryUsed }
 
     /// Calls `hook` with the JSON input and a JSON context table; returns the hook's first result as JSON.
-    public func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8),
-                       correlationId: String? = nil) async throws(LuaError) -> InvocationResult {
+    ///
+    /// The invocation prefers the state's executor as its task executor too: the continuations of its host calls
+    /// then resume on the state's thread, where the state's actor is, instead of on the global executor first (a
+    /// wake-up of another thread and a hop back, for every HTTP request a plugin makes).
+    public nonisolated func invoke(_ hook: String, input: LuaArgument, context: [UInt8] = Array("{}".utf8),
+                                   correlationId: String? = nil) async throws(LuaError) -> InvocationResult {
+        try await withTaskExecutorPreference(executor) { () async throws(LuaError) -> InvocationResult in
+            try await invokeOnState(hook, input: input, context: context, correlationId: correlationId)
+        }
+    }
+
+    private func invokeOnState(_ hook: String, input: LuaArgument, context: [UInt8],
+                               correlationId: String?) async throws(LuaError) -> InvocationResult {
         guard let function = loaded.hooks[hook] else {
             throw LuaError(kind: .runtime, message: "plugin has no hook '\(hook)' (a \(loaded.kind.rawValue) plugin defines \(loaded.kind.hooks.joined(separator: ", ")))",
                            plugin: plugin.name)

@@ -160,9 +160,12 @@ void clua_install_charges(lua_State *L, const char *lib);
  * ---------------------------------------------------------------------------------------------------------------- */
 /* lua_resume under the watchdog: returns lua_resume's status, or CLUA_STATUS_KILLED when the slice used more than
  * `stuck_after_ns` of thread CPU time (stuck inside one C operation the hook cannot interrupt). After a kill the state
- * must not be used again, not even closed. stuck_after_ns <= 0 resumes unwatched. */
+ * must not be used again, not even closed. stuck_after_ns <= 0 resumes unwatched. `slice_start_cpu_ns` is this
+ * thread's CPU time read just before (clua_slice_begin's reading), or 0 to read it here: the thread's CPU clock is a
+ * system call, not a vDSO read, and there were three per resume. */
 #define CLUA_STATUS_KILLED (-100)
-int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns);
+int clua_resume_watched(lua_State *co, lua_State *from, int nargs, int *nresults, int64_t stuck_after_ns,
+                        uint64_t slice_start_cpu_ns);
 /* Regions where the watchdog must not jump (malloc's locks, Swift frames); a kill requested meanwhile happens on exit. */
 void clua_guard_enter_critical(void);
 void clua_guard_leave_critical(void);

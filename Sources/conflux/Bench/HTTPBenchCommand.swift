@@ -18,14 +18,17 @@ struct HTTPBenchCommand: AsyncParsableCommand {
     @Option(help: "Keep-alive connections: wrk's -c and the Lua side's concurrent invocations.") var connections = 64
     @Option(help: "wrk threads (-t).") var threads = 2
     @Option(help: "Lua states in the plugin's pool.") var states = 2
+    @Option(help: "The HTTP client's event loops, which run the Lua states too (default: one per core, as conflux serve).")
+    var eventLoops = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Requests each invocation makes in its loop before returning.") var requestsPerInvocation = 100
     @Option(help: "Profile whose limits apply to the plugin.") var profile = "production"
     @Option(help: "Alternating rounds of wrk then Lua; the ratio is of the medians (one long run of each can land on different noise).")
     var rounds = 1
 
     func validate() throws {
-        guard seconds >= 1, connections >= 1, threads >= 1, states >= 1, requestsPerInvocation >= 1, rounds >= 1 else {
-            throw ValidationError("--seconds, --connections, --threads, --states, --requests-per-invocation and --rounds must be at least 1")
+        guard seconds >= 1, connections >= 1, threads >= 1, states >= 1, requestsPerInvocation >= 1, rounds >= 1,
+              eventLoops >= 1 else {
+            throw ValidationError("--seconds, --connections, --threads, --states, --event-loops, --requests-per-invocation and --rounds must be at least 1")
         }
     }
 
@@ -41,7 +44,7 @@ struct HTTPBenchCommand: AsyncParsableCommand {
         let url = "http://127.0.0.1:\(port)/ping"
         print("conflux bench http — \(ProcessInfo.processInfo.activeProcessorCount) cores; libcurl \(HTTPClient.libcurlVersion); sink \(url)")
 
-        let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: connections))
+        let client = HTTPClient(configuration: .init(name: "egress", eventLoops: eventLoops, maxConnectionsPerHost: connections))
         defer { client.shutdown() }
         let load = try await LuaHTTPLoad(url: url, client: client, limits: limits, states: states)
         var wrkRates: [Double] = [], luaRates: [Double] = []
@@ -61,7 +64,7 @@ struct HTTPBenchCommand: AsyncParsableCommand {
             luaRates.append(lua.requestsPerSecond)
             failures += lua.failures
             print("\(label)Lua http.request (\(connections) concurrent invocations × \(requestsPerInvocation) requests each, "
-                  + "\(states) states, \(profile) profile, EgressGateway): \(lua.requests) requests in "
+                  + "\(states) states on \(eventLoops) event loop\(eventLoops == 1 ? "" : "s"), \(profile) profile, EgressGateway): \(lua.requests) requests in "
                   + "\(String(format: "%.1f", lua.seconds)) s → \(Int(lua.requestsPerSecond)) req/s"
                   + (lua.failures > 0 ? ", \(lua.failures) invocations failed: \(lua.firstFailure ?? "")" : ""))
             if reference.requests > 0, lua.requests > 0 {

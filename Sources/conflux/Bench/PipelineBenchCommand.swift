@@ -43,7 +43,8 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         let logger = CLILogging.logger("conflux.bench")
         let flows = try FlowLoader.load(directory: fixture.flows) { _ in true }
         let store = try SQLiteMessageStore(path: fixture.data.appendingPathComponent("conflux.sqlite").path)
-        let egressClient = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: concurrency))
+        let egressClient = HTTPClient(configuration: .init(name: "egress", eventLoops: ProcessInfo.processInfo.activeProcessorCount,
+                                                               maxConnectionsPerHost: concurrency))
         defer { egressClient.shutdown() }
         let gateway = EgressGateway(client: egressClient, policies: try EgressManifest.load(directory: fixture.catalog))
         let limits = try layout.profile("production").limits

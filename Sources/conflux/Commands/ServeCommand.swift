@@ -73,8 +73,10 @@ struct ServeCommand: AsyncParsableCommand {
         let secretRecords = try SQLiteSecretRecords(path: store.path)
         let tokens = try SQLiteAdminTokens(path: store.path)
         let limits = try layout.profile(env).limits
-        // One HTTP client for every plugin: connections to a partner are kept alive and shared.
-        let client = HTTPClient(configuration: .init(name: "egress", maxConnectionsPerHost: 32))
+        // One HTTP client for every plugin: connections to a partner are kept alive and shared. One event loop per
+        // core, since the plugin states run on them (see HTTPClient.nextExecutor).
+        let client = HTTPClient(configuration: .init(name: "egress", eventLoops: ProcessInfo.processInfo.activeProcessorCount,
+                                                     maxConnectionsPerHost: 32))
         defer { client.shutdown() }
         // Secrets open at send time when a request refers to one; a server that needs none runs without a master key.
         let keyFile = URL(fileURLWithPath: data).appendingPathComponent("master.key")
