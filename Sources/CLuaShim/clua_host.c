@@ -10,6 +10,7 @@
  */
 #include "clua.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,12 @@ int clua_results_add_json(clua_results *r, const char *s, size_t len) {
     return clua_results_add_bytes(r, CLUA_V_JSON, s, len);
 }
 
+int clua_results_add_fields(clua_results *r, const char *s, size_t len, int64_t count) {
+    if (!clua_results_add_bytes(r, CLUA_V_FIELDS, s, len)) return 0;
+    r->values[r->count - 1].i = count;
+    return 1;
+}
+
 void clua_results_set_error(clua_results *r, const char *message, int fault_kind) {
     free(r->error);
     size_t len = strlen(message);
@@ -97,6 +104,33 @@ static void clua_results_free(clua_results *r) {
 
 /* Pushes the values of the results (userdata at index 1). Runs under a nested lua_pcall so an allocation failure
  * while pushing cannot leak the malloc'd strings: the caller frees them either way. */
+/* Reads one length-prefixed string of a CLUA_V_FIELDS buffer at *at; returns NULL if the buffer is malformed. */
+static const char *clua_fields_next(const clua_value *v, size_t *at, size_t *len) {
+    if (v->len - *at < 4) return NULL;
+    const unsigned char *p = (const unsigned char *)v->s + *at;
+    size_t n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+    if (v->len - *at - 4 < n) return NULL;
+    *at += 4 + n;
+    *len = n;
+    return (const char *)p + 4;
+}
+
+/* Pushes a CLUA_V_FIELDS value as a table (may raise on memory: runs under the pcall below). */
+static void clua_push_fields(lua_State *L, const clua_value *v) {
+    int count = v->i > 0 && v->i < INT32_MAX ? (int)v->i : 0;
+    lua_createtable(L, 0, count);
+    size_t at = 0;
+    for (int64_t i = 0; i < v->i; i++) {
+        size_t key_len = 0, value_len = 0;
+        const char *key = clua_fields_next(v, &at, &key_len);
+        const char *value = key ? clua_fields_next(v, &at, &value_len) : NULL;
+        if (value == NULL) luaL_error(L, "host bug: malformed fields buffer");
+        lua_pushlstring(L, key, key_len);
+        lua_pushlstring(L, value, value_len);
+        lua_rawset(L, -3);
+    }
+}
+
 static int clua_push_results_body(lua_State *L) {
     clua_results *r = (clua_results *)lua_touserdata(L, 1);
     lua_settop(L, 0);
@@ -111,6 +145,7 @@ static int clua_push_results_body(lua_State *L) {
         case CLUA_V_JSON:
             if (clua_json_decode_bytes(L, v->s, v->len) != LUA_OK) return lua_error(L);
             break;
+        case CLUA_V_FIELDS: clua_push_fields(L, v); break;
         default: lua_pushnil(L); break;
         }
     }

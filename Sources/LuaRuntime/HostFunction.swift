@@ -42,6 +42,10 @@ private func fill(_ results: UnsafeMutablePointer<clua_results>, with outcome: H
                 ok = bytes.withUnsafeBufferPointer { clua_results_add_string(results, $0.baseAddress, $0.count) }
             case .json(let bytes):
                 ok = bytes.withUnsafeBufferPointer { clua_results_add_json(results, $0.baseAddress, $0.count) }
+            case .fields(let fields):
+                ok = fields.bytes.withUnsafeBufferPointer {
+                    clua_results_add_fields(results, $0.baseAddress, $0.count, Int64(fields.count))
+                }
             }
             if ok == 0 {
                 clua_results_set_error(results, "host function returned too many values", 0)

@@ -51,7 +51,7 @@ extension HostModules {
             request.finishWithin = limit
             switch await gateway.send(request, plugin: plugin, correlationId: correlationId) {
             case .response(let status, let headers, let body):
-                return .values([.integer(Int64(status)), .json(headersJSON(headers)), .string(body)])
+                return .values([.integer(Int64(status)), .fields(headerFields(headers)), .string(body)])
             case .failure(let message, let retryable, let retryAfter, let deferred):
                 return .values([.nil, .text(message), .bool(retryable), retryAfter.map { .integer(Int64($0)) } ?? .nil,
                                 .bool(deferred)])
@@ -61,13 +61,13 @@ extension HostModules {
         }))
     }
 
-    /// Response headers as a JSON object of lower-case names (repeated fields joined with ", ", as RFC 9110 allows,
-    /// except Set-Cookie, whose values are joined with "\n" since they may contain commas).
+    /// Response headers as the table Lua gets: lower-case names, repeated fields joined with ", " (as RFC 9110
+    /// allows), except Set-Cookie, whose values are joined with "\n" since they may contain commas.
     ///
-    /// Built as bytes: this runs for every response, and going through `String.lowercased` and `JSONText` cost more
-    /// than the rest of the host function in the HTTP benchmark's profile. Names are tokens (ASCII), so only A–Z are
-    /// lower-cased.
-    static func headersJSON(_ headers: [(name: String, value: String)]) -> [UInt8] {
+    /// Built as bytes and handed over as `.fields`: this runs for every response, and going through `String`
+    /// lower-casing, then JSON text and the JSON decoder, cost more than the rest of the host function in the HTTP
+    /// benchmark's profile. Names are tokens (ASCII), so only A–Z are lower-cased.
+    static func headerFields(_ headers: [(name: String, value: String)]) -> HostFields {
         var merged: [(name: [UInt8], value: [UInt8])] = []
         merged.reserveCapacity(headers.count)
         for (name, value) in headers {
@@ -78,32 +78,10 @@ extension HostModules {
                 merged.append((key, Array(value.utf8)))
             }
         }
-        var out: [UInt8] = [0x7B]  // {
-        out.reserveCapacity(merged.reduce(2) { $0 + $1.name.count + $1.value.count + 6 })
-        for (index, field) in merged.enumerated() {
-            if index > 0 { out.append(0x2C) }  // ,
-            appendJSONString(field.name, to: &out)
-            out.append(0x3A)  // :
-            appendJSONString(field.value, to: &out)
-        }
-        out.append(0x7D)  // }
-        return out
+        var fields = HostFields()
+        for field in merged { fields.append(field.name, field.value) }
+        return fields
     }
 
     private static let setCookie = Array("set-cookie".utf8)
-
-    /// `bytes` (valid UTF-8: they come from a String) as a JSON string literal: quote, backslash and control
-    /// characters escaped, everything else copied.
-    private static func appendJSONString(_ bytes: [UInt8], to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(0x22)
-        for byte in bytes {
-            switch byte {
-            case 0x22, 0x5C: out += [0x5C, byte]
-            case 0x00..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]  // \u00XX
-            default: out.append(byte)
-            }
-        }
-        out.append(0x22)
-    }
 }

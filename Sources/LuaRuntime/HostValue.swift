@@ -7,8 +7,47 @@ public enum HostValue: Sendable, Equatable {
     case number(Double)
     case string([UInt8])
     case json([UInt8])
+    /// A table of string keys and values (HTTP headers), pushed as it is: no JSON text to write and decode.
+    case fields(HostFields)
 
     public static func text(_ string: String) -> HostValue { .string(Array(string.utf8)) }
+}
+
+/// String pairs for `HostValue.fields`, kept as the buffer the C side reads: each key and value as a 4-byte
+/// little-endian length and the bytes. A key given twice ends up with the later value.
+public struct HostFields: Sendable, Equatable {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func append(_ key: some Collection<UInt8>, _ value: some Collection<UInt8>) {
+        Self.appendString(key, to: &bytes)
+        Self.appendString(value, to: &bytes)
+        count += 1
+    }
+
+    /// The pairs back, in order (for tests and diagnostics).
+    public var pairs: [(key: [UInt8], value: [UInt8])] {
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        var at = 0
+        func next() -> [UInt8] {
+            let length = Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+            defer { at += 4 + length }
+            return Array(bytes[(at + 4)..<(at + 4 + length)])
+        }
+        for _ in 0..<count { result.append((next(), next())) }
+        return result
+    }
+
+    private static func appendString(_ string: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        let length = UInt32(truncatingIfNeeded: string.count)
+        bytes.append(UInt8(truncatingIfNeeded: length))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 24))
+        bytes.append(contentsOf: string)
+    }
 }
 
 /// What a host function does next: return values, raise an error at the caller's line, end the invocation with a

@@ -210,14 +210,15 @@ enum {
 };
 
 typedef enum clua_value_type {
-    CLUA_V_NIL = 0, CLUA_V_BOOL, CLUA_V_INT, CLUA_V_NUMBER, CLUA_V_STRING, CLUA_V_JSON
+    CLUA_V_NIL = 0, CLUA_V_BOOL, CLUA_V_INT, CLUA_V_NUMBER, CLUA_V_STRING, CLUA_V_JSON, CLUA_V_FIELDS
 } clua_value_type;
 
 typedef struct clua_value {
     int type;              /* clua_value_type */
     int64_t i;             /* CLUA_V_BOOL, CLUA_V_INT */
     double n;              /* CLUA_V_NUMBER */
-    char *s;               /* CLUA_V_STRING, CLUA_V_JSON (JSON text to decode into a value): malloc'd, freed by C */
+    char *s;               /* CLUA_V_STRING, CLUA_V_JSON (JSON text to decode into a value), CLUA_V_FIELDS (see
+                              clua_results_add_fields): malloc'd, freed by C */
     size_t len;
 } clua_value;
 
@@ -236,6 +237,9 @@ int clua_results_add_int(clua_results *r, int64_t i);
 int clua_results_add_number(clua_results *r, double n);
 int clua_results_add_string(clua_results *r, const char *s, size_t len);
 int clua_results_add_json(clua_results *r, const char *s, size_t len);
+/* A table of string keys and string values, pushed without a JSON round trip: `s` holds `count` pairs, each key then
+ * value as a 4-byte little-endian length followed by that many bytes. Keys repeated later overwrite earlier ones. */
+int clua_results_add_fields(clua_results *r, const char *s, size_t len, int64_t count);
 void clua_results_set_error(clua_results *r, const char *message, int fault_kind);
 
 /* The Swift side of a host function: (L, function id, results) -> CLUA_HOST_* code. */
