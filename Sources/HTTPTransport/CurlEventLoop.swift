@@ -168,7 +168,8 @@ final class CurlEventLoop: @unchecked Sendable {
             let ready = waitForSockets(timeout: idle ? pollTimeout() : 0)
             if idle { inbox.withLock { $0.polling = false } }
             // Ready sockets before the timer: after a long job (a plugin computing for up to its CPU limit), a
-            // response that arrived meanwhile is read before libcurl's timer can call its transfer timed out.
+            // response that arrived meanwhile is read before the timer action, rather than after it has called the
+            // transfer timed out.
             for (socket, events) in ready {
                 if socket == wakeReadEnd {
                     Self.drain(wakeReadEnd)

@@ -91,7 +91,7 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
                 RETURNING *
                 """)
             // RETURNING gives no order: the caller gets them in acceptance order.
-            return try Row.fetchAll(statement, arguments: arguments).map(Self.message).sorted { $0.sequence < $1.sequence }
+            return try Self.messages(Row.fetchAll(statement, arguments: arguments)).sorted { $0.sequence < $1.sequence }
         }
     }
 
@@ -185,8 +185,8 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
             if let after = filter.afterSequence { conditions.append("seq > ?"); arguments += [after] }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments += [filter.limit]
-            return try Row.fetchAll(db, sql: "SELECT * FROM messages \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
-                .map(Self.message)
+            return try Self.messages(Row.fetchAll(db, sql: "SELECT * FROM messages \(whereClause) ORDER BY seq LIMIT ?",
+                                                  arguments: arguments))
         }
     }
 
@@ -356,18 +356,27 @@ public final class SQLiteMessageStore: MessageStore, AuditLog {
         }
     }
 
-    static func message(_ row: Row) -> StoredMessage {
-        let body: Data = row["body"]
-        let leaseExpires: Int64? = row["lease_expires_at"]
-        let retrySince: Int64? = row["retry_since"]
+    /// Rows of `messages` (every column, in any order) as messages; column positions are found once for all of them.
+    static func messages(_ rows: [Row]) -> [StoredMessage] {
+        guard let first = rows.first else { return [] }
+        let columns = MessageColumns(first)
+        return rows.map { message($0, columns) }
+    }
+
+    static func message(_ row: Row) -> StoredMessage { message(row, MessageColumns(row)) }
+
+    static func message(_ row: Row, _ c: MessageColumns) -> StoredMessage {
+        let body: Data = row[c.body]
+        let leaseExpires: Int64? = row[c.leaseExpiresAt]
+        let retrySince: Int64? = row[c.retrySince]
         var message = StoredMessage(
-            sequence: row["seq"], id: row["id"], source: row["source"], idempotencyKey: row["idempotency_key"],
-            orderingKey: row["ordering_key"], correlationId: row["correlation_id"], contentType: row["content_type"],
-            body: Array(body), headers: decodeHeaders(row["headers"]),
-            status: MessageStatus(rawValue: row["status"]) ?? .ready, attempts: row["attempts"],
-            availableAt: date(row["available_at"]), leaseOwner: row["lease_owner"], leaseExpiresAt: leaseExpires.map(date),
-            acceptedAt: date(row["accepted_at"]), updatedAt: date(row["updated_at"]), lastError: row["last_error"])
-        message.retryBase = row["retry_base"] ?? 0
+            sequence: row[c.seq], id: row[c.id], source: row[c.source], idempotencyKey: row[c.idempotencyKey],
+            orderingKey: row[c.orderingKey], correlationId: row[c.correlationId], contentType: row[c.contentType],
+            body: Array(body), headers: decodeHeaders(row[c.headers]),
+            status: MessageStatus(rawValue: row[c.status]) ?? .ready, attempts: row[c.attempts],
+            availableAt: date(row[c.availableAt]), leaseOwner: row[c.leaseOwner], leaseExpiresAt: leaseExpires.map(date),
+            acceptedAt: date(row[c.acceptedAt]), updatedAt: date(row[c.updatedAt]), lastError: row[c.lastError])
+        message.retryBase = row[c.retryBase] ?? 0
         message.retrySince = retrySince.map(date)
         return message
     }
