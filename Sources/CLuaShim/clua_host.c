@@ -102,8 +102,6 @@ static void clua_results_free(clua_results *r) {
 
 /* ---- trampoline ------------------------------------------------------------------------------------------------- */
 
-/* Pushes the values of the results (userdata at index 1). Runs under a nested lua_pcall so an allocation failure
- * while pushing cannot leak the malloc'd strings: the caller frees them either way. */
 /* Reads one length-prefixed string of a CLUA_V_FIELDS buffer at *at; returns NULL if the buffer is malformed. */
 static const char *clua_fields_next(const clua_value *v, size_t *at, size_t *len) {
     if (v->len - *at < 4) return NULL;
@@ -115,10 +113,12 @@ static const char *clua_fields_next(const clua_value *v, size_t *at, size_t *len
     return (const char *)p + 4;
 }
 
-/* Pushes a CLUA_V_FIELDS value as a table (may raise on memory: runs under the pcall below). */
+/* Pushes a CLUA_V_FIELDS value as a table (may raise on memory: runs under the pcall below). The count is checked
+ * against the buffer before it sizes the table (each pair takes at least 8 bytes), and the pairs must use the buffer
+ * exactly. */
 static void clua_push_fields(lua_State *L, const clua_value *v) {
-    int count = v->i > 0 && v->i < INT32_MAX ? (int)v->i : 0;
-    lua_createtable(L, 0, count);
+    if (v->i < 0 || v->i > INT32_MAX || (uint64_t)v->i > v->len / 8) luaL_error(L, "host bug: malformed fields buffer");
+    lua_createtable(L, 0, (int)v->i);
     size_t at = 0;
     for (int64_t i = 0; i < v->i; i++) {
         size_t key_len = 0, value_len = 0;
@@ -129,8 +129,11 @@ static void clua_push_fields(lua_State *L, const clua_value *v) {
         lua_pushlstring(L, value, value_len);
         lua_rawset(L, -3);
     }
+    if (at != v->len) luaL_error(L, "host bug: malformed fields buffer");
 }
 
+/* Pushes the values of the results (userdata at index 1). Runs under a nested lua_pcall so an allocation failure
+ * while pushing cannot leak the malloc'd strings: the caller frees them either way. */
 static int clua_push_results_body(lua_State *L) {
     clua_results *r = (clua_results *)lua_touserdata(L, 1);
     lua_settop(L, 0);

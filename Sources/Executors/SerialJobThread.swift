@@ -10,7 +10,7 @@ public typealias PluginExecutor = SerialExecutor & TaskExecutor
 ///
 /// Two uses: the home of plugin states whose host has no HTTP event loop to lend them (an actor that chooses its own
 /// executor has no public way to fall back to the default one), and the place where an event loop that stopped sends
-/// the jobs still addressed to it (`enqueue(_:runningAs:)`), so actors bound to a stopped loop keep running, one job
+/// the jobs still addressed to it (`enqueue(_:runningAs:taskExecutor:)`), so actors bound to a stopped loop keep running, one job
 /// at a time, instead of hanging.
 ///
 /// The shared threads (`shared`, one per core) start on first use and live for the process: they cost nothing while

@@ -20,7 +20,7 @@ extension CurlEventLoop: SerialExecutor, TaskExecutor {
         let job = UnownedJob(job)
         if Self.current !== self { remoteJobs.add(1, ordering: .relaxed) }
         inbox.withLock { inbox in
-            if inbox.stopped {
+            if inbox.stopped, let afterStop = inbox.afterStop {
                 // The thread is gone: the job runs on a shared thread instead, still as this executor's (the loop
                 // forwarded what was queued before it stopped under this same lock, so the order holds).
                 afterStop.enqueue(job, runningAs: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())

@@ -15,7 +15,8 @@ import Synchronization
 /// Each turn runs the jobs that arrived, adds the transfers they submitted, polls, lets libcurl act on the ready
 /// sockets and then on its timer, and completes the finished transfers (whose continuations enqueue the next jobs).
 ///
-/// Threading: other threads only touch `inbox`, under its lock: `submit`, `cancel` and `enqueue` append to it and
+/// Threading: other threads only touch `inbox`, under its lock (besides the atomic `remoteJobs` and the pool of easy
+/// handles, which has its own lock): `submit`, `cancel` and `enqueue` append to it and
 /// write to the wake-up pipe while holding the lock, and the loop thread sets `stopped` under the same lock before it
 /// closes the pipe, so no wake-up can reach a closed descriptor. Everything else (`multi`, `active`, `sockets`, the
 /// timer, each transfer in the multi handle) belongs to the loop thread; libcurl calls the socket and timer callbacks
@@ -28,6 +29,9 @@ final class CurlEventLoop: @unchecked Sendable {
         var cancelled: [CurlTransfer] = []
         /// Jobs of the actors bound to this loop (plugin states), in arrival order.
         var jobs: [UnownedJob] = []
+        /// Where jobs go once the loop has stopped (chosen then, so a client that never stops starts no job thread):
+        /// actors bound to the loop keep running there, in order.
+        var afterStop: SerialJobThread?
         var shuttingDown = false
         var stopped = false
         /// The loop is in (or about to enter) `poll` with an empty inbox: only then does a submission need to write
@@ -49,14 +53,11 @@ final class CurlEventLoop: @unchecked Sendable {
     var wakeReadEnd: Int32 { wake.read }
     var wakeWriteEnd: Int32 { wake.write }
     private let exited = DispatchGroup()
-    private let loopThread = Mutex<pthread_t?>(nil)
     /// Easy handles for this loop's transfers, reused across requests.
     let easyHandles: CurlEasyPool
     /// Jobs enqueued from other threads, each a wake-up of this thread: a request made and completed on the loop adds
     /// none (tests assert that; a hop through the global executor would add one per request).
     let remoteJobs = Atomic<Int>(0)
-    /// Where jobs go once the loop has stopped: actors bound to it keep running there, in order.
-    let afterStop = SerialJobThread.next()
 
     /// Creates the multi handle and starts its thread; nil if libcurl cannot be initialised.
     /// `threadName` is the kernel's name for the thread (15 bytes at most).
@@ -83,7 +84,6 @@ final class CurlEventLoop: @unchecked Sendable {
         exited.enter()
         let thread = Thread { [self] in
             nameCurrentThread(threadName)
-            loopThread.withLock { $0 = pthread_self() }
             Self.markCurrent(self)
             run()
             exited.leave()
@@ -119,15 +119,15 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     /// Fails every queued and running transfer with `shutdown`, closes every connection and stops the thread;
-    /// returns once it has (unless called on the loop thread itself). Idempotent.
+    /// returns once it has, unless called on a loop thread (this one or any other client's): a loop waiting for
+    /// another loop that waits for it would never stop. Idempotent.
     func shutdown() {
         inbox.withLock { inbox in
             guard !inbox.shuttingDown else { return }
             inbox.shuttingDown = true
             if !inbox.stopped { Self.signal(wake.write) }
         }
-        let onLoopThread = loopThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } }
-        if onLoopThread != true { exited.wait() }
+        if Self.current == nil { exited.wait() }
     }
 
     // MARK: the loop thread
@@ -257,6 +257,8 @@ final class CurlEventLoop: @unchecked Sendable {
             inbox.stopped = true
             inbox.cancelled = []
             // Under the lock, so a job enqueued meanwhile cannot overtake these (see `enqueue`).
+            let afterStop = SerialJobThread.next()
+            inbox.afterStop = afterStop
             for job in inbox.jobs {
                 afterStop.enqueue(job, runningAs: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
             }

@@ -53,14 +53,19 @@ extension HTTPClient {
 }
 
 extension HTTPClient.Configuration {
-    /// One loop's share of the client's connection limits (rounded up, at least 1; 0 stays unlimited).
-    func dividedAmong(loops: Int) -> Self {
+    /// Loop `index`'s share of the client's connection limits: the limit divided among the loops, the remainder to the
+    /// first ones, so the shares add up to the limit (0 stays unlimited; every loop gets at least 1, so a limit below
+    /// the number of loops is exceeded, by at most one per loop).
+    ///
+    /// A plugin state sends through its own loop, so a partner sees at most that loop's share from one state: with
+    /// many cores and a small per-host limit, raise the limit or use fewer loops.
+    func share(of loops: Int, index: Int) -> Self {
         guard loops > 1 else { return self }
-        func share(_ limit: Int) -> Int { limit == 0 ? 0 : max(1, (limit + loops - 1) / loops) }
-        var part = self
-        part.maxConnectionsPerHost = share(maxConnectionsPerHost)
-        part.maxTotalConnections = share(maxTotalConnections)
-        part.connectionCacheSize = share(connectionCacheSize)
-        return part
+        func part(_ limit: Int) -> Int { limit == 0 ? 0 : max(1, limit / loops + (index < limit % loops ? 1 : 0)) }
+        var share = self
+        share.maxConnectionsPerHost = part(maxConnectionsPerHost)
+        share.maxTotalConnections = part(maxTotalConnections)
+        share.connectionCacheSize = part(connectionCacheSize)
+        return share
     }
 }

@@ -18,7 +18,10 @@ public final class HTTPClient: Sendable {
     public let configuration: Configuration
     /// Empty when libcurl could not be initialised (every request then fails with `shutdown`).
     private let loops: [CurlEventLoop]
-    private let turn = Atomic<Int>(0)
+    /// Round-robin positions: one for binding actors to loops, one for requests from outside the loops, so the
+    /// second cannot skew the first (two states of one pool landing on the same loop).
+    private let executorTurn = Atomic<Int>(0)
+    private let requestTurn = Atomic<Int>(0)
     private let logger: Logger
 
     /// Starts the client's thread. `logger` gets one debug line per transfer (method, host, status or error code,
@@ -28,11 +31,11 @@ public final class HTTPClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         let count = configuration.eventLoops
-        let perLoop = configuration.dividedAmong(loops: count)
         var loops: [CurlEventLoop] = []
         for index in 0..<count {
             let name = count == 1 ? "http-\(configuration.name)" : "http-\(configuration.name)-\(index)"
-            guard let loop = CurlEventLoop(configuration: perLoop, threadName: name, logger: logger) else { break }
+            guard let loop = CurlEventLoop(configuration: configuration.share(of: count, index: index), threadName: name,
+                                           logger: logger) else { break }
             loops.append(loop)
         }
         if loops.count < count {
@@ -46,8 +49,9 @@ public final class HTTPClient: Sendable {
     deinit { shutdown() }
 
     /// Fails every queued and running request with `shutdown`, closes all connections and stops the threads. Blocks
-    /// briefly until the threads have stopped; idempotent. Later requests fail with `shutdown`. Actors bound to a
-    /// loop (`nextExecutor`) keep running, on a shared thread.
+    /// briefly until the threads have stopped, except when called on an event-loop thread (of any client), where it
+    /// only asks them to stop; idempotent. Later requests fail with `shutdown`. Actors bound to a loop
+    /// (`nextExecutor`) keep running, on a shared thread.
     public func shutdown() {
         for loop in loops { loop.shutdown() }
     }
@@ -57,7 +61,7 @@ public final class HTTPClient: Sendable {
     /// block (see `CurlEventLoop+Executor.swift`).
     public func nextExecutor() -> any PluginExecutor {
         guard !loops.isEmpty else { return SerialJobThread.next() }
-        return loops[turn.add(1, ordering: .relaxed).newValue % loops.count]
+        return loops[executorTurn.add(1, ordering: .relaxed).newValue % loops.count]
     }
 
     /// Jobs enqueued on the loops from other threads so far (see `CurlEventLoop.remoteJobs`).
@@ -68,7 +72,7 @@ public final class HTTPClient: Sendable {
     private func pickLoop() -> CurlEventLoop? {
         guard loops.count > 1 else { return loops.first }
         if let current = CurlEventLoop.current, loops.contains(where: { $0 === current }) { return current }
-        return loops[turn.add(1, ordering: .relaxed).newValue % loops.count]
+        return loops[requestTurn.add(1, ordering: .relaxed).newValue % loops.count]
     }
 
     /// The libcurl version string, for diagnostics (`conflux doctor`, bench reports).

@@ -41,7 +41,8 @@ public struct HostFields: Sendable, Equatable {
     }
 
     private static func appendString(_ string: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        let length = UInt32(truncatingIfNeeded: string.count)
+        precondition(string.count <= Int(UInt32.max), "a field of \(string.count) bytes does not fit a 4-byte length")
+        let length = UInt32(string.count)
         bytes.append(UInt8(truncatingIfNeeded: length))
         bytes.append(UInt8(truncatingIfNeeded: length >> 8))
         bytes.append(UInt8(truncatingIfNeeded: length >> 16))

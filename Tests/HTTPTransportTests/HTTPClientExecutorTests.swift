@@ -1,5 +1,6 @@
 import Executors
 import Foundation
+import Synchronization
 import Hummingbird
 import NIOCore
 import Testing
@@ -65,10 +66,9 @@ import Testing
                 let one = try await first.get("http://127.0.0.1:\(port)/ok")
                 let two = try await second.get("http://127.0.0.1:\(port)/ok")
                 #expect(one.status == 200 && two.status == 200)
-                // The actor ran on the loop's thread before the request and was resumed on the same thread after it.
-                #expect(one.before == one.after)
-                #expect(two.before == two.after)
-                // Two actors in turn get the two loops.
+                // The actors run on the loops' threads (by name), two actors in turn on the two loops. (That the
+                // response does not hop through another thread is what `remote == 0` below checks.)
+                #expect(one.before.name == one.after.name)
                 #expect(Set([one.before.name, two.before.name]) == ["http-exec-0", "http-exec-1"])
                 #expect(one.before.id != two.before.id)
                 // No hop through the global executor: the response resumes the actor from the loop thread itself,
@@ -121,11 +121,52 @@ import Testing
     @Test func connectionLimitsAreSharedOutAmongTheLoops() {
         let whole = HTTPClient.Configuration(eventLoops: 3, maxConnectionsPerHost: 8, maxTotalConnections: 0,
                                              connectionCacheSize: 64)
-        let part = whole.dividedAmong(loops: 3)
-        #expect(part.maxConnectionsPerHost == 3)  // rounded up: 3 × 3 ≥ 8
-        #expect(part.maxTotalConnections == 0)  // unlimited stays unlimited
-        #expect(part.connectionCacheSize == 22)
-        #expect(HTTPClient.Configuration(maxConnectionsPerHost: 1).dividedAmong(loops: 4).maxConnectionsPerHost == 1)
-        #expect(whole.dividedAmong(loops: 1).maxConnectionsPerHost == 8)
+        let shares = (0..<3).map { whole.share(of: 3, index: $0) }
+        #expect(shares.map(\.maxConnectionsPerHost) == [3, 3, 2])  // adds up to the limit
+        #expect(shares.map(\.maxTotalConnections) == [0, 0, 0])  // unlimited stays unlimited
+        #expect(shares.map(\.connectionCacheSize).reduce(0, +) == 64)
+        #expect(HTTPClient.Configuration(maxConnectionsPerHost: 1).share(of: 4, index: 3).maxConnectionsPerHost == 1)
+        #expect(whole.share(of: 1, index: 0).maxConnectionsPerHost == 8)
+    }
+
+    /// Stopping the client while many tasks call into a loop-bound actor: its jobs move to a job thread, and no two
+    /// of them ever run at once, before, during or after the move.
+    @Test func aStoppingLoopNeverRunsTwoJobsOfItsActorsAtOnce() async throws {
+        let client = HTTPClient(configuration: .init(name: "overlap"))
+        let guardActor = OverlapGuard(executor: client.nextExecutor())
+        // Many callers at once, on the loop, while it stops, and on the job thread after.
+        for round in 0..<3 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        if round == 1 && index == 50 { client.shutdown() }
+                        try await guardActor.enter()
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(await guardActor.entered == 300)
+    }
+
+    actor OverlapGuard {
+        let executor: any PluginExecutor
+        nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+        private nonisolated let running = Mutex(false)
+        private(set) var entered = 0
+
+        init(executor: any PluginExecutor) { self.executor = executor }
+
+        struct Overlap: Error {}
+
+        /// Marks itself running for a moment of real work; throws if another job of this actor is running meanwhile.
+        func enter() throws {
+            guard running.withLock({ let was = $0; $0 = true; return !was }) else { throw Overlap() }
+            // Long enough (tens of µs) that jobs run side by side would be caught.
+            var spin = 0
+            for value in 0..<50_000 { spin &+= value ^ (spin >> 3) }
+            entered += 1 + (spin == -1 ? 1 : 0)
+            running.withLock { $0 = false }
+        }
     }
 }
