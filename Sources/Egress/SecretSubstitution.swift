@@ -4,6 +4,10 @@ import LuaRuntime
 /// Puts secret values where a plugin's request refers to them (a name between two 0x01 bytes, which only a
 /// `secret(…)` handle can produce), at send time, after the egress check — and only secrets the plugin's catalog
 /// entry declares. Errors name the secret, never a value.
+///
+/// A reference is `NAME`, or `NAME#basic:USER` (`secret.basic`), `NAME#json` (`secret.json`) or `NAME#form`
+/// (`secret.form`): the value as it is, as HTTP Basic credentials, escaped for the inside of a JSON string, or
+/// percent-encoded for a form body or a query.
 struct SecretSubstitution {
     let plugin: String
     let declared: Set<String>
@@ -18,32 +22,92 @@ struct SecretSubstitution {
         var out: [UInt8] = []
         for (index, segment) in segments.enumerated() {
             guard index % 2 == 1 else { out += segment; continue }
-            // "NAME#basic:USER" (from secret.basic): HTTP Basic credentials, base64("USER:" + value), RFC 7617.
-            let reference = String(decoding: segment, as: UTF8.self)
-            let parts = reference.split(separator: "#", maxSplits: 1).map(String.init)
-            let name = parts.first ?? reference
-            var basicUser: String? = nil
-            if parts.count == 2 {
-                guard parts[1].hasPrefix("basic:") else { return .failure(.refused("http.request: a malformed secret reference")) }
-                basicUser = String(parts[1].dropFirst("basic:".count))
+            guard let reference = Reference(String(decoding: segment, as: UTF8.self)) else {
+                return .failure(.refused("http.request: a malformed secret reference"))
             }
-            guard declared.contains(name) else {
-                return .failure(.refused("http.request: secret \(name) is not declared in plugin \(plugin)'s catalog entry (secrets: \(declared.sorted().joined(separator: ", ")))"))
+            guard declared.contains(reference.name) else {
+                return .failure(.refused("http.request: secret \(reference.name) is not declared in plugin \(plugin)'s catalog entry (secrets: \(declared.sorted().joined(separator: ", ")))"))
             }
             let value: [UInt8]
-            do { value = try await reveal(name) } catch {
-                return .failure(.failed("http.request: secret \(name) cannot be read: \(error)"))
+            do { value = try await reveal(reference.name) } catch {
+                return .failure(.failed("http.request: secret \(reference.name) cannot be read: \(error)"))
             }
-            if header, value.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
-                return .failure(.refused("http.request: secret \(name) contains CR, LF or NUL and cannot go in a header"))
+            let encoded: [UInt8]
+            switch reference.form {
+            case .plain: encoded = value
+            case .basic(let user): encoded = Array(Data(Array((user + ":").utf8) + value).base64EncodedString().utf8)
+            case .json:
+                guard let escaped = Self.jsonStringContent(value) else {
+                    return .failure(.refused("http.request: secret \(reference.name) is not UTF-8 text and cannot go in a JSON string (secret.json)"))
+                }
+                encoded = escaped
+            case .percent: encoded = Self.percentEncoded(value)
             }
-            if let basicUser {
-                out += Array(Data(Array((basicUser + ":").utf8) + value).base64EncodedString().utf8)
-            } else {
-                out += value
+            if header, encoded.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) {
+                return .failure(.refused("http.request: secret \(reference.name) contains CR, LF or NUL and cannot go in a header"))
             }
+            out += encoded
         }
         return .success(out)
+    }
+
+    /// What the prelude's `secret_wire` writes between the markers.
+    struct Reference {
+        enum Form: Equatable { case plain, basic(user: String), json, percent }
+        let name: String
+        let form: Form
+
+        init?(_ text: String) {
+            let parts = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            name = parts[0]
+            guard !name.isEmpty else { return nil }
+            guard parts.count == 2 else { form = .plain; return }
+            switch parts[1] {
+            case "json": form = .json
+            case "form": form = .percent
+            case let suffix where suffix.hasPrefix("basic:"): form = .basic(user: String(suffix.dropFirst("basic:".count)))
+            default: return nil
+            }
+        }
+    }
+
+    /// The bytes that go between a JSON string's quotes for `value` (RFC 8259 §7): quote, backslash and the control
+    /// characters escaped, everything else as it is; nil when `value` is not UTF-8, which JSON text must be.
+    static func jsonStringContent(_ value: [UInt8]) -> [UInt8]? {
+        guard String(validating: value, as: UTF8.self) != nil else { return nil }
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(value.count + 8)
+        for byte in value {
+            switch byte {
+            case 0x22: out += [0x5C, 0x22]                 // \"
+            case 0x5C: out += [0x5C, 0x5C]                 // \\
+            case 0x0A: out += [0x5C, 0x6E]                 // \n
+            case 0x0D: out += [0x5C, 0x72]                 // \r
+            case 0x09: out += [0x5C, 0x74]                 // \t
+            case 0x00..<0x20, 0x7F: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: out.append(byte)
+            }
+        }
+        return out
+    }
+
+    /// `value` percent-encoded (RFC 3986 §2.1): the unreserved bytes (letters, digits, `-._~`) as they are, every other
+    /// byte as %XX — safe in an application/x-www-form-urlencoded body and in a query component.
+    static func percentEncoded(_ value: [UInt8]) -> [UInt8] {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(value.count * 3)
+        for byte in value {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return out
     }
 }
 

@@ -313,6 +313,7 @@ secret_mt.__tostring = function(h)
   local out = {}
   for i, part in ipairs(secret_parts[h]) do
     out[i] = type(part) == "table" and (part.basic and ("secret.basic(" .. part.basic .. ", secret(" .. part[1] .. "))")
+                                        or part.encoding and ("secret." .. part.encoding .. "(secret(" .. part[1] .. "))")
                                         or ("secret(" .. part[1] .. ")")) or part
   end
   return concat(out)
@@ -338,11 +339,25 @@ local function secret_basic(user, h)
   if type(user) ~= "string" or not find(user, "^[%w_.%-]+$") or #user > 128 then
     error("secret.basic: argument 1 must be a user name of letters, digits, '_', '.' or '-'", 2)
   end
-  if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic then
+  if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic or p[1].encoding then
     error("secret.basic: argument 2 must be one secret handle, secret(name)", 2)
   end
   return make_secret({ { p[1][1], basic = user } })
 end
+-- secret.json(h) and secret.form(h): the value of one secret, escaped by the host at send time for where the plugin
+-- puts it: inside a JSON string (RFC 8259 escapes; the value must be UTF-8) or in a form body or query
+-- (percent-encoded, RFC 3986 unreserved bytes kept). Spliced raw, a password with a quote or a backslash would break
+-- the JSON the plugin built, and Lua cannot escape a value it never sees.
+local function secret_encoded(encoding)
+  return function(h)
+    local p = secret_parts[h]
+    if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic or p[1].encoding then
+      error(format("secret.%s: argument 1 must be one secret handle, secret(name)", encoding), 2)
+    end
+    return make_secret({ { p[1][1], encoding = encoding } })
+  end
+end
+local secret_json, secret_form = secret_encoded("json"), secret_encoded("form")
 local secret = raw_setmetatable({}, { -- empty, so that every read and write goes through the metatable
   __call = function(_, name)
     if type(name) ~= "string" or not find(name, "^[a-z0-9][a-z0-9_.%-/]*$") or #name > 128 then
@@ -353,7 +368,9 @@ local secret = raw_setmetatable({}, { -- empty, so that every read and write goe
   __index = function(_, key)
     if key == "join" then return secret_join end
     if key == "basic" then return secret_basic end
-    error(format("secret.%s does not exist (secret(name), secret.join(...) and secret.basic(user, handle))", tostring(key)), 2)
+    if key == "json" then return secret_json end
+    if key == "form" then return secret_form end
+    error(format("secret.%s does not exist (secret(name), secret.join(...), secret.basic(user, handle), secret.json(handle) and secret.form(handle))", tostring(key)), 2)
   end,
   __newindex = function(_, key) fault("permission", format("the 'secret' function is read-only (assignment to '%s')", tostring(key)), 2) end,
   __metatable = false,
@@ -365,7 +382,7 @@ local function secret_wire(h, what)
   local out = {}
   for i, part in ipairs(secret_parts[h]) do
     if type(part) == "table" then
-      out[i] = "\1" .. part[1] .. (part.basic and ("#basic:" .. part.basic) or "") .. "\1"
+      out[i] = "\1" .. part[1] .. (part.basic and ("#basic:" .. part.basic) or part.encoding and ("#" .. part.encoding) or "") .. "\1"
     else
       local refused = what == "body" and "\1" or "[%z\1\r\n]"
       if find(part, refused) then error(format("http.request: %s contains a control byte it may not carry", what), 4) end

@@ -51,6 +51,29 @@ import Testing
         #expect(!out.contains("\"joined\":null"), "\(out)")
     }
 
+    /// `secret.json` and `secret.form` mark one secret for escaping by the host; the reference says which.
+    @Test func encodedHandlesCarryTheirEncodingToTheHost() async throws {
+        let gateway = RecordingGateway()
+        let out = try await Self.run("""
+            local body = secret.join('{"key":"', secret.json(secret("odoo/api_key")), '"}')
+            http.request{ url = "http://partner.example/x", body = body,
+                          headers = { ["X-Form"] = secret.join("a=", secret.form(secret("partner/client"))) } }
+            local twice = select(2, pcall(secret.json, secret.json(secret("x"))))
+            local joined = select(2, pcall(secret.form, secret.join("a", secret("x"))))
+            local basic_of_json = select(2, pcall(secret.basic, "AC0123", secret.json(secret("x"))))
+            local plain = select(2, pcall(secret.json, "plain text"))
+            return { shown = tostring(body), twice = twice, joined = joined, basic_of_json = basic_of_json, plain = plain }
+            """, gateway: gateway)
+        #expect(out.contains(#""shown":"{\"key\":\"secret.json(secret(odoo/api_key))\"}""#), "\(out)")
+        for refused in ["twice", "joined", "plain"] {
+            #expect(out.contains(#""\#(refused)":"secret."#) && out.contains("argument 1 must be one secret handle"), "\(refused): \(out)")
+        }
+        #expect(out.contains(#""basic_of_json":"#) && out.contains("argument 2 must be one secret handle"), "\(out)")
+        let request = try #require(gateway.requests.withLock { $0.first })
+        #expect(request.body == Array(#"{"key":"\#u{1}odoo/api_key#json\#u{1}"}"#.utf8))
+        #expect(request.headers.first { $0.name == "X-Form" }?.value == "a=\u{1}partner/client#form\u{1}")
+    }
+
     /// `..` on a handle is an error that says what to use instead (a __concat metamethod would reach a Lua 5.4.4 defect).
     @Test func concatenatingAHandleNamesSecretJoin() async throws {
         await #expect { _ = try await Self.run(#"return "Bearer " .. secret("partner/token")"#) } throws: { error in

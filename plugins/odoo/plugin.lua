@@ -89,7 +89,8 @@ local sessions = {}   -- uid per url/database/login, kept for the life of the st
 local request_id = 0
 
 -- A JSON-RPC call whose args carry the API key at `secret_at`: the JSON is built around a one-off placeholder and the
--- secret handle is spliced in where the placeholder was, so the key is only ever text in the host.
+-- secret handle is spliced in where the placeholder was, so the key is only ever text in the host. secret.json has the
+-- host escape it for the JSON string it lands in: JSON-RPC also takes a user's password, which may hold a quote.
 local function jsonrpc(c, service, method, args, secret_at)
   request_id = request_id + 1
   local placeholder = "conflux-api-key-" .. crypto.uuid()
@@ -99,7 +100,7 @@ local function jsonrpc(c, service, method, args, secret_at)
   local body = text
   if secret_at then
     local first, last = text:find('"' .. placeholder .. '"', 1, true)
-    body = secret.join(text:sub(1, first), secret(c.secret), text:sub(last))
+    body = secret.join(text:sub(1, first), secret.json(secret(c.secret)), text:sub(last))
   end
   local response = M._send({ method = "POST", url = c.url .. "/jsonrpc", timeout_ms = c.timeout_ms,
                              headers = { ["Content-Type"] = "application/json" }, body = body })

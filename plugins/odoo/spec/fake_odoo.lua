@@ -266,9 +266,10 @@ function Fake:_jsonrpc(request)
     self:problem("the JSON-RPC body must be a secret handle (the API key spliced in), got a " .. type(body))
   end
   local text = tostring(body)
-  local key_literal = "secret(" .. self.secret .. ")"
+  -- secret.json: the host escapes the key for the JSON string it lands in (spliced raw, a quote in it breaks the JSON).
+  local key_literal = "secret.json(secret(" .. self.secret .. "))"
   local _, spliced = text:gsub('"' .. key_literal:gsub("%p", "%%%0") .. '"', "")
-  if spliced ~= 1 then self:problem(("the body must carry the API key exactly once as a JSON string, found %d: %s"):format(spliced, text)) end
+  if spliced ~= 1 then self:problem(("the body must carry the API key exactly once as a JSON string, found %d (spliced with secret.json): %s"):format(spliced, text)) end
   if text:find("conflux-api-key-", 1, true) then self:problem("the key placeholder was left in the body: " .. text) end
   local ok, envelope = pcall(json.decode, text)
   if not ok then self:problem("the body is not JSON: " .. tostring(envelope)) end

@@ -12,7 +12,7 @@ describe("the fake Odoo", function()
                                params = { service = service or "object", method = method or "execute_kw", args = json.array(args) } })
     local first, last = text:find('"KEY"', 1, true)
     return { method = "POST", url = "http://odoo.test/jsonrpc", headers = { ["Content-Type"] = "application/json" },
-             body = first and secret.join(text:sub(1, first), secret("odoo/api_key"), text:sub(last)) or text }
+             body = first and secret.join(text:sub(1, first), secret.json(secret("odoo/api_key")), text:sub(last)) or text }
   end
 
   local function refused(request, pattern)
@@ -34,9 +34,18 @@ describe("the fake Odoo", function()
     refused(request, "secret handle")
   end)
 
+  it("refuses an API key spliced raw, which a quote in it would break", function()
+    local text = json.encode({ jsonrpc = "2.0", method = "call", id = 1,
+                               params = { service = "object", method = "execute_kw",
+                                          args = json.array({ "clinic", 2, "KEY", "res.partner", "search", json.array({}), { domain = {} } }) } })
+    local first, last = text:find('"KEY"', 1, true)
+    refused({ method = "POST", url = "http://odoo.test/jsonrpc", headers = { ["Content-Type"] = "application/json" },
+              body = secret.join(text:sub(1, first), secret("odoo/api_key"), text:sub(last)) }, "spliced with secret.json")
+  end)
+
   it("refuses an API key that is not in the body", function()
     local request = rpc({ "clinic", 2, false, "res.partner", "search", json.array({}), { domain = {} } })
-    request.body = secret.join(secret("odoo/api_key"), "")
+    request.body = secret.join(secret.json(secret("odoo/api_key")), "")
     refused(request, "API key exactly once")
   end)
 

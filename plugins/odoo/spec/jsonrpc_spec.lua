@@ -41,11 +41,11 @@ describe("odoo over JSON-RPC", function()
       assert.are.equal("common.authenticate", odoo.trace[1])
       local auth = json.decode(tostring(odoo.requests[1].body))
       assert.are.same({ jsonrpc = "2.0", method = "call", id = auth.id,
-                        params = { service = "common", method = "authenticate", args = { "clinic", "wire-bot", "secret(odoo/api_key)", {} } } },
+                        params = { service = "common", method = "authenticate", args = { "clinic", "wire-bot", "secret.json(secret(odoo/api_key))", {} } } },
         auth)
       local call = json.decode(tostring(odoo.requests[2].body))
       assert.are.same({ service = "object", method = "execute_kw", args = {
-        "clinic", 2, "secret(odoo/api_key)", "ir.model.data", "search_read", {},
+        "clinic", 2, "secret.json(secret(odoo/api_key))", "ir.model.data", "search_read", {},
         { domain = { { "module", "=", "conflux" }, { "name", "=", "patient_MRN-0047711" } }, fields = { "model", "res_id" }, limit = 1 },
       } }, call.params)
       assert.is_true(call.id > auth.id)
@@ -63,14 +63,14 @@ describe("odoo over JSON-RPC", function()
       assert.are.equal("Maria Okafor", write[7].vals.name)
     end)
 
-    it("splices the API key into the body as a secret handle, never as text", function()
+    it("splices the API key into the body as a secret handle the host escapes for JSON, never as text", function()
       with_session()
       plugin.deliver(partner_op, ctx)
       for _, request in ipairs(odoo.requests) do
         assert.are_not.equal("string", type(request.body))
         assert.are.equal("secret", getmetatable(request.body))
         local text = tostring(request.body)
-        assert.is_not_nil(text:find('"secret(odoo/api_key)"', 1, true))
+        assert.is_not_nil(text:find('"secret.json(secret(odoo/api_key))"', 1, true))
         assert.is_nil(text:find("conflux-api-key-", 1, true))
       end
     end)
