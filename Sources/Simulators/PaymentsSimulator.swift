@@ -8,9 +8,10 @@ import FoundationNetworking
 
 /// `conflux simulate payments`: a payment gateway stand-in with Stripe's shapes. `POST /v1/payment_intents` (JSON or
 /// form-encoded: amount in minor units, currency, metadata[service_id]) charges at once and sends the signed
-/// `payment_intent.succeeded` event; `POST /v1/refunds` (payment_intent, amount) sends `charge.refunded`. Webhooks
-/// carry `Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")` and are retried (3 tries) until a 2xx, as a gateway
-/// does. `GET /_sim/state` lists intents and deliveries; `POST /_sim/redeliver {"event":"evt_…"}` sends one again;
+/// `payment_intent.succeeded` event; `POST /v1/refunds` (payment_intent, amount) sends `charge.refunded`, which
+/// carries, as Stripe's does, the charge's refunded total (`amount_refunded`) and every refund so far. Webhooks carry
+/// `Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")` and are retried (3 tries) until a 2xx, as a gateway does.
+/// `GET /_sim/state` lists intents and deliveries; `POST /_sim/redeliver {"event":"evt_…"}` sends one again;
 /// `POST /_sim/faults {"latency_ms":200,"fail_next":2,"fail_status":503,"duplicate_webhooks":1}` injects faults.
 public actor PaymentsSimulator {
     let webhookURL: URL?
@@ -18,6 +19,8 @@ public actor PaymentsSimulator {
     var intents: [String: JSONValue] = [:]
     var order: [String] = []
     var events: [String: String] = [:]
+    /// Refunds made so far, by payment intent: a partial refund adds to the charge's refunded total.
+    var refunds: [String: [(id: String, amount: Int)]] = [:]
     var deliveries: [(event: String, type: String, status: Int, tries: Int)] = []
     var counter = 0
     /// Injected faults (`POST /_sim/faults`): API answers delayed or failed, webhooks delivered twice.
@@ -128,14 +131,21 @@ public actor PaymentsSimulator {
             return Self.error("payment_intent", "no such payment_intent: \(p["payment_intent"] ?? "")")
         }
         let paid = intent["amount_received"]?.int ?? 0
-        let amount = p["amount"].flatMap(Int.init) ?? paid
-        guard amount > 0, amount <= paid else { return Self.error("amount", "amount must be between 1 and \(paid)") }
+        let earlier = refunds[intentID] ?? []
+        let refundable = paid - earlier.reduce(0) { $0 + $1.amount }
+        let amount = p["amount"].flatMap(Int.init) ?? refundable
+        guard amount > 0, amount <= refundable else { return Self.error("amount", "amount must be between 1 and \(refundable) (what is not refunded yet)") }
         let refundID = nextID("re")
+        let all = earlier + [(refundID, amount)]
+        refunds[intentID] = all
+        let total = all.reduce(0) { $0 + $1.amount }
         let charge: JSONValue = .object([
-            "id": intent["latest_charge"] ?? .null, "object": .string("charge"), "amount": .int(paid), "amount_refunded": .int(amount),
-            "currency": intent["currency"] ?? .string("usd"), "payment_intent": .string(intentID), "refunded": .bool(amount == paid),
+            "id": intent["latest_charge"] ?? .null, "object": .string("charge"), "amount": .int(paid), "amount_refunded": .int(total),
+            "currency": intent["currency"] ?? .string("usd"), "payment_intent": .string(intentID), "refunded": .bool(total == paid),
             "metadata": intent["metadata"] ?? .object([:]), "created": .int(Int(Date().timeIntervalSince1970)),
-            "refunds": .object(["object": .string("list"), "data": .array([.object(["id": .string(refundID), "amount": .int(amount)])])]),
+            "refunds": .object(["object": .string("list"), "data": .array(all.reversed().map {
+                .object(["id": .string($0.id), "object": .string("refund"), "amount": .int($0.amount)])
+            })]),
         ])
         await send(type: "charge.refunded", object: charge)
         return OdooSimulator.json(.ok, .object(["id": .string(refundID), "object": .string("refund"), "amount": .int(amount),

@@ -227,6 +227,34 @@ import Testing
         #expect(project.server.stop() == 0)
     }
 
+    /// Two partial refunds of one payment. Each charge.refunded the gateway sends carries the charge's refunded total
+    /// (40.00, then 60.00): Odoo gets a 40.00 and a 20.00 refund, and the second event delivered again adds nothing.
+    @Test func twoPartialRefundsEachBookTheirOwnPartOnce() async throws {
+        let project = try Project()
+        #expect(try await project.postService(Self.service("svc-6401"), webhookID: "wh-6401").status == 202)
+        _ = try await project.settled(count: 1)
+        let payments = try project.startPayments()
+        let paid = try await payments.post("/v1/payment_intents", json: #"{"amount":18625,"currency":"usd","metadata":{"service_id":"svc-6401"}}"#)
+        let intent = try #require((try JSONSerialization.jsonObject(with: paid.body) as? [String: Any])?["id"] as? String)
+        _ = try await project.settled(count: 2)
+        for cents in [4000, 2000] {
+            #expect(try await payments.post("/v1/refunds", json: #"{"payment_intent":"\#(intent)","amount":\#(cents)}"#).status == 200)
+        }
+        var deliveries = (try await payments.get("/_sim/state") as? [String: Any])?["deliveries"] as? [[String: Any]] ?? []
+        let second = try #require(deliveries.last?["event"] as? String)
+        try await payments.post("/_sim/redeliver", json: #"{"event":"\#(second)"}"#)
+        deliveries = (try await payments.get("/_sim/state") as? [String: Any])?["deliveries"] as? [[String: Any]] ?? []
+        // The redelivery is refused as a replay (same second, same signature) or accepted as a new message.
+        #expect(deliveries.prefix(3).allSatisfy { $0["status"] as? Int == 202 }, "\(deliveries)")
+        let accepted = 1 + deliveries.filter { $0["status"] as? Int == 202 }.count
+        let messages = try await project.settled(count: accepted)
+        print(try await project.accounting("a payment, then two partial refunds, the second delivered twice"))
+        #expect(messages.count == accepted && messages.allSatisfy { $0["status"] as? String == "done" }, "\(messages)")
+        let outbound = try await project.odoo.records("account.payment").filter { $0["payment_type"] as? String == "outbound" }
+        #expect(outbound.compactMap { $0["amount"] as? Double }.sorted() == [20.0, 40.0], "\(outbound)")
+        #expect(project.server.stop() == 0)
+    }
+
     /// An accountant changes things in Odoo by hand; the reconciliation reports each difference as a to-do in Odoo
     /// and corrects nothing. Run again, it finds the same differences and adds no second to-do.
     @Test func reconciliationReportsDriftAsOdooActivitiesAndFixesNothing() async throws {

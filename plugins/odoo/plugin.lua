@@ -447,23 +447,81 @@ function ops.register_payment(c, op, where)
   return { op = "register_payment", key = op.key, id = payment, created = true, invoice = invoice_id }
 end
 
-function ops.refund(c, op, where)
-  local done = existing_payment(c, op, where)
-  if done then
-    -- Made by an earlier delivery that stopped before posting it: post it now.
-    if read_one(c, "account.payment", done, { "state" }).state == "draft" then
-      call(c, "account.payment", "action_post", { ids = { done } })
-    end
-    return { op = "refund", key = op.key, id = done, created = false }
+-- Posts a refund payment an earlier delivery created but stopped before posting.
+local function post_if_draft(c, id)
+  if read_one(c, "account.payment", id, { "state" }).state == "draft" then
+    call(c, "account.payment", "action_post", { ids = { id } })
   end
+end
+
+local function refund_payment(c, op, where, amount)
   local _, invoice = posted_invoice(c, op, where)
   local partner = type(invoice.partner_id) == "table" and invoice.partner_id[1] or invoice.partner_id
   local id = call(c, "account.payment", "create", { vals_list = { {
-    payment_type = "outbound", partner_type = "customer", partner_id = partner, amount = op.amount, date = op.date, memo = op.memo,
+    payment_type = "outbound", partner_type = "customer", partner_id = partner, amount = amount, date = op.date, memo = op.memo,
   } } })[1]
   bind_xmlid(c, op.key, "account.payment", id, where)
   call(c, "account.payment", "action_post", { ids = { id } })
-  return { op = "refund", key = op.key, id = id, created = true }
+  return id
+end
+
+local function cents_of(amount) return math.floor(amount * 100 + 0.5) end
+
+-- A refund is given as `amount` (one refund of that much) or as `refunded_total`: what the gateway has refunded on
+-- the charge so far, in all (a charge.refunded event carries only that). Then the payment made is what the total
+-- holds beyond the refund payments already in Odoo under this memo: a second partial refund books its own part; a
+-- redelivered total, or an older and smaller one arriving late, books nothing. The key names the total
+-- (conflux.refund_CHARGE_TOTALCENTS), so a retry after a crash finds the payment it made. Two totals of one charge
+-- must not be booked side by side: the patient-payments flow orders a charge's events (ordering_key).
+function ops.refund(c, op, where)
+  if (op.amount == nil) == (op.refunded_total == nil) then
+    error(conflux.permanent(where .. ": refund needs 'amount' or 'refunded_total', not both"), 0)
+  end
+  if op.amount ~= nil then
+    local done = existing_payment(c, op, where)
+    if done then
+      -- Made by an earlier delivery that stopped before posting it: post it now.
+      post_if_draft(c, done)
+      return { op = "refund", key = op.key, id = done, created = false }
+    end
+    return { op = "refund", key = op.key, id = refund_payment(c, op, where, op.amount), created = true }
+  end
+  if type(op.refunded_total) ~= "number" or op.refunded_total <= 0 or type(op.memo) ~= "string" or op.memo == "" then
+    error(conflux.permanent(where .. ": refunded_total must be a positive amount, and memo name the charge"), 0)
+  end
+  local done = find_xmlid(c, op.key, "account.payment", where)
+  if done then
+    -- Redelivered: the payment this total made stays what the ledger expects.
+    local made = read_one(c, "account.payment", done, { "state", "amount" })
+    if made.state == "draft" then call(c, "account.payment", "action_post", { ids = { done } }) end
+    return { op = "refund", key = op.key, id = done, created = false, ledger_amount = tonumber(made.amount) }
+  end
+  local booked, draft = 0, nil
+  local earlier = call(c, "account.payment", "search_read", {
+    domain = { { "memo", "=", op.memo }, { "payment_type", "=", "outbound" } }, fields = { "amount", "state" } })
+  for _, payment in ipairs(earlier) do
+    if payment.state ~= "canceled" and payment.state ~= "cancel" and payment.state ~= "rejected" then
+      booked = booked + cents_of(tonumber(payment.amount) or 0)
+      -- A draft is a payment whose delivery stopped before posting it (refund_payment posts at once).
+      if payment.state == "draft" then
+        call(c, "account.payment", "action_post", { ids = { payment.id } })
+        draft = payment
+      end
+    end
+  end
+  local total = cents_of(op.refunded_total)
+  local due = total - booked
+  if due <= 0 then
+    -- This total's own earlier delivery stopped between creating its payment and binding the key: the draft is the
+    -- part it booked (nothing else adds up to exactly this total), so it gets the key and the ledger entry now.
+    if draft and booked == total then
+      bind_xmlid(c, op.key, "account.payment", draft.id, where)
+      return { op = "refund", key = op.key, id = draft.id, created = false, ledger_amount = tonumber(draft.amount) }
+    end
+    return { op = "refund", key = op.key, created = false, already_booked = booked / 100, unledgered = true }
+  end
+  local id = refund_payment(c, op, where, due / 100)
+  return { op = "refund", key = op.key, id = id, created = true, amount = due / 100, ledger_amount = due / 100 }
 end
 
 function ops.activity(c, op, where)
@@ -556,7 +614,7 @@ end
 
 local REQUIRED = {
   upsert = { "model", "key", "values" }, update = { "model", "values" },
-  register_payment = { "key", "invoice", "amount" }, refund = { "key", "invoice", "amount" },
+  register_payment = { "key", "invoice", "amount" }, refund = { "key", "invoice" },
   activity = { "key", "model", "record", "summary" }, note = { "key", "model", "record", "body" },
   verify = { "key", "model", "domain", "field", "expected", "subject" },
 }
@@ -581,11 +639,20 @@ local function run(c, op, where)
   end
   local result = handler(c, op, where)
   -- What was delivered, for the reconciliation: the operation's own figures and where they went.
-  if op.ledger ~= nil then
+  -- A refund total that Odoo already holds made nothing, so there is nothing to reconcile under its key; one that made
+  -- a payment expects the part it booked, not the total.
+  if op.ledger ~= nil and not result.unledgered then
+    local expected = op.ledger
+    if result.ledger_amount ~= nil and type(expected) == "table" then
+      expected = {}
+      for k, v in pairs(op.ledger) do expected[k] = v end
+      expected.amount = result.ledger_amount
+    end
     M._ledger_put(op.key, { op = op.op, model = result.model or LEDGER_MODEL[op.op] or "account.payment",
-                            id = result.id, expected = op.ledger, posted = op.post == true or nil,
+                            id = result.id, expected = expected, posted = op.post == true or nil,
                             delivered_at = time.iso8601() })
   end
+  result.unledgered, result.ledger_amount = nil, nil
   return result
 end
 

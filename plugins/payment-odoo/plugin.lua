@@ -6,8 +6,8 @@
 --
 -- The invoice is found by its external id `conflux.service_<service id>`, which the invoicing mapping gave it; if the
 -- payment arrives before the invoice is in Odoo, the connector answers retryable and the payment waits for it.
--- Each operation has its own external id (`conflux.payment_<payment intent>`, `conflux.refund_<charge>`), so a
--- redelivered event registers nothing twice.
+-- Each operation has its own external id (`conflux.payment_<payment intent>`, `conflux.refund_<charge>_<total cents>`),
+-- so a redelivered event registers nothing twice.
 --
 -- Amounts arrive in integer cents and are divided once, here, into the currency units Odoo books. The clinic books in
 -- USD only: a payment in another currency is refused (it needs a finance decision, not an automatic booking).
@@ -113,23 +113,27 @@ local function _payment_received(event)
   }
 end
 
+-- A refund event carries the charge's refunded total (a second partial refund is a larger total): the connector books
+-- what Odoo does not hold yet under the charge's memo, keyed by the total, so a redelivered or an older total books
+-- nothing twice.
 local function _payment_refunded(event)
   local refund = object_at(event.refund, "$.refund")
   local charge = id_at(refund.charge, "$.refund.charge")
   local payment_intent = id_at(refund.payment_intent, "$.refund.payment_intent")
-  local cents = cents_at(refund.amount_cents, "$.refund.amount_cents")
+  local cents = cents_at(refund.refunded_total_cents, "$.refund.refunded_total_cents")
   usd_at(refund.currency, "$.refund.currency")
   local service_id = id_at(refund.service_id, "$.refund.service_id")
   local date = date_at(refund.date, "$.refund.date")
-  local amount = cents / 100
+  local total = cents / 100
   return {
     op = "refund",
-    key = "conflux.refund_" .. charge,
+    key = ("conflux.refund_%s_%d"):format(charge, cents),
     invoice = invoice(service_id),
-    amount = amount,
+    refunded_total = total,
     date = date,
     memo = "refund " .. charge,
-    ledger = { refund = charge, payment = payment_intent, service_id = service_id, amount = amount, currency = BOOKING_CURRENCY },
+    -- The connector files the part it booked as the ledger's amount.
+    ledger = { refund = charge, payment = payment_intent, service_id = service_id, amount = total, currency = BOOKING_CURRENCY },
   }
 end
 

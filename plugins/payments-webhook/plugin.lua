@@ -2,7 +2,8 @@
 -- canonical payment events the mappings book in Odoo:
 --
 --   payment_intent.succeeded → payment.received  (money for one service arrived)
---   charge.refunded          → payment.refunded  (money for one service went back)
+--   charge.refunded          → payment.refunded  (money for one service went back; the event carries the charge's
+--                                                 refunded total, so a second partial refund is a larger total)
 --
 -- Every other event type is acknowledged and ignored (an empty list), so the gateway stops retrying it.
 --
@@ -167,7 +168,7 @@ local function _payment_refunded(event, object, date)
     refund = {
       charge = charge,
       payment_intent = reference_at(object.payment_intent, path .. ".payment_intent"),
-      amount_cents = refunded,
+      refunded_total_cents = refunded,   -- the charge's refunds so far, in all (Stripe's amount_refunded)
       currency = currency_at(object.currency, path .. ".currency"),
       service_id = service_id_at(object, path),
       date = date,

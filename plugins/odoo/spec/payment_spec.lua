@@ -210,6 +210,81 @@ describe("odoo payments", function()
     end)
   end)
 
+  -- Stripe's charge.refunded carries the charge's refunded total, not the refund: each total books what Odoo does not
+  -- hold yet.
+  describe("refund of a refunded total", function()
+    local function total(cents)
+      return { op = "refund", key = ("conflux.refund_ch_7RT2_%d"):format(cents), invoice = { xmlid = "conflux.service_svc-1001" },
+               refunded_total = cents / 100, date = "2026-11-25", memo = "refund ch_7RT2",
+               ledger = { refund = "ch_7RT2", payment = "pi_3QK1", service_id = "svc-1001", amount = cents / 100, currency = "USD" } }
+    end
+    local function refunds()
+      local amounts = {}
+      for _, payment in ipairs(odoo:all("account.payment")) do
+        if payment.payment_type == "outbound" then amounts[#amounts + 1] = { payment.amount, payment.state } end
+      end
+      return amounts
+    end
+
+    it("books a second partial refund as its own part, and a redelivery as nothing", function()
+      seed_invoice("posted")
+      local first = plugin.deliver(total(4000), ctx)
+      assert.are.same({ op = "refund", key = "conflux.refund_ch_7RT2_4000", id = first.id, created = true, amount = 40.0 }, first)
+      local second = plugin.deliver(total(6000), ctx)
+      assert.are.same({ op = "refund", key = "conflux.refund_ch_7RT2_6000", id = second.id, created = true, amount = 20.0 }, second)
+      assert.are_not.equal(first.id, second.id)
+      assert.are.same({ op = "refund", key = "conflux.refund_ch_7RT2_6000", id = second.id, created = false },
+        plugin.deliver(total(6000), ctx))
+      assert.are.same({ { 40.0, "in_process" }, { 20.0, "in_process" } }, refunds())
+      -- The ledger expects what each delivery booked, which is what reconciliation compares with Odoo.
+      assert.are.same({ 40.0, 20.0 }, { odoo.ledger["conflux.refund_ch_7RT2_4000"].expected.amount,
+                                        odoo.ledger["conflux.refund_ch_7RT2_6000"].expected.amount })
+    end)
+
+    it("an older, smaller total arriving after a larger one books nothing and files no ledger entry", function()
+      seed_invoice("posted")
+      plugin.deliver(total(6000), ctx)
+      assert.are.same({ op = "refund", key = "conflux.refund_ch_7RT2_4000", created = false, already_booked = 60.0 },
+        plugin.deliver(total(4000), ctx))
+      assert.are.same({ { 60.0, "in_process" } }, refunds())
+      assert.is_nil(odoo.ledger["conflux.refund_ch_7RT2_4000"])
+    end)
+
+    it("after a crash between the payment and its external id: books nothing more, posts the draft and binds it", function()
+      seed_invoice("posted")
+      odoo:fail{ model = "ir.model.data", method = "create", name = "psycopg2.errors.SerializationFailure",
+                 message = "could not serialize access due to concurrent update" }
+      assert.is_true(fails(total(4000)).retryable)
+      assert.are.same({ { 40.0, "draft" } }, refunds())
+      local again = plugin.deliver(total(4000), ctx)
+      assert.are.same({ { 40.0, "in_process" } }, refunds())
+      assert.are.same({ op = "refund", key = "conflux.refund_ch_7RT2_4000", id = again.id, created = false }, again)
+      assert.are.same({ "account.payment", again.id }, { odoo:xmlid("conflux.refund_ch_7RT2_4000") })
+      assert.are.equal(40.0, odoo.ledger["conflux.refund_ch_7RT2_4000"].expected.amount)
+      -- The next total books only its own part.
+      assert.are.equal(20.0, plugin.deliver(total(6000), ctx).amount)
+    end)
+
+    it("a refund cancelled in Odoo does not count as booked", function()
+      seed_invoice("posted")
+      local first = plugin.deliver(total(4000), ctx)
+      odoo:record("account.payment", first.id).state = "canceled"
+      local again = plugin.deliver(total(6000), ctx)
+      assert.are.equal(60.0, again.amount)
+    end)
+
+    it("needs amount or refunded_total, not both", function()
+      seed_invoice("posted")
+      local both = total(4000)
+      both.amount = 40.0
+      assert.are.same({ retryable = false, message = "refund: refund needs 'amount' or 'refunded_total', not both" }, fails(both))
+      local neither = total(4000)
+      neither.refunded_total = nil
+      assert.are.same({ retryable = false, message = "refund: refund needs 'amount' or 'refunded_total', not both" }, fails(neither))
+      assert.are.same({}, refunds())
+    end)
+  end)
+
   describe("activity", function()
     it("puts a to-do on the record its marker names, due today, and binds it", function()
       seed_invoice("posted")

@@ -125,12 +125,12 @@ describe("payment-odoo", function()
   end)
 
   context("payment.refunded", function()
-    it("refunds the charge to the invoice's partner", function()
+    it("refunds the charge's refunded total to the invoice's partner, keyed by the total", function()
       assert.are.same({
         op = "refund",
-        key = "conflux.refund_ch_3QnB7xK2Lm9PqR4s0Vb5NmQa",
+        key = "conflux.refund_ch_3QnB7xK2Lm9PqR4s0Vb5NmQa_4000",
         invoice = { xmlid = "conflux.service_svc-1001" },
-        amount = 40.0,
+        refunded_total = 40.0,
         date = "2026-11-24",
         memo = "refund ch_3QnB7xK2Lm9PqR4s0Vb5NmQa",
         ledger = {
@@ -158,8 +158,8 @@ describe("payment-odoo", function()
         { "charge", nil, "$.refund.charge: missing" },
         { "charge", "", "$.refund.charge: must not be empty" },
         { "payment_intent", json.null, "$.refund.payment_intent: missing" },
-        { "amount_cents", 40.0, "$.refund.amount_cents: expected integer cents, found a float (40.0)" },
-        { "amount_cents", -4000, "$.refund.amount_cents: -4000 cents: the amount must be positive" },
+        { "refunded_total_cents", 40.0, "$.refund.refunded_total_cents: expected integer cents, found a float (40.0)" },
+        { "refunded_total_cents", -4000, "$.refund.refunded_total_cents: -4000 cents: the amount must be positive" },
         { "service_id", true, "$.refund.service_id: expected a string, found a boolean" },
         { "date", "24/11/2026", '$.refund.date: "24/11/2026" is not a date (YYYY-MM-DD)' },
         { "date", nil, "$.refund.date: missing" },

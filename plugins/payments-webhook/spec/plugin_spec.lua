@@ -163,7 +163,7 @@ describe("payments-webhook", function()
           refund = {
             charge = "ch_3QnB7xK2Lm9PqR4s0Vb5NmQa",
             payment_intent = "pi_3QnB7xK2Lm9PqR4s0kYh8ZtW",
-            amount_cents = 4000,
+            refunded_total_cents = 4000,
             currency = "USD",
             service_id = "svc-1001",
             date = "2026-11-24",
@@ -184,7 +184,7 @@ describe("payments-webhook", function()
       refunded.data.object.refunds = nil
       local refund = decode(refunded)[1].refund
       assert.is_nil(refund.refunds)
-      assert.are.equal(4000, refund.amount_cents)
+      assert.are.equal(4000, refund.refunded_total_cents)
     end)
 
     it("takes the payment intent id from an expanded payment_intent", function()
