@@ -53,6 +53,8 @@ public actor PluginDirectory {
     private let http: (any HTTPGateway)?
     private let ledger: (any PluginLedger)?
     private let audit: (any AuditLog)?
+    /// The server's environment, which every hook sees as `ctx.env`.
+    private let environment: String?
     private var specs: [String: [PluginSpec]] = [:]
     private var refusals: [String: String] = [:]
     private var pools: [String: PluginPool] = [:]
@@ -64,8 +66,9 @@ public actor PluginDirectory {
     /// purpose, by id, with the reason a caller is told. `audit`: where each load is recorded.
     public init(specs: [PluginSpec], fallbackFolder: URL?, refusals: [String: String] = [:], limits: SandboxLimits,
                 statesPerPlugin: Int = 2, http: (any HTTPGateway)? = nil, audit: (any AuditLog)? = nil,
-                ledger: (any PluginLedger)? = nil, logger: Logger) {
+                ledger: (any PluginLedger)? = nil, environment: String? = nil, logger: Logger) {
         self.ledger = ledger
+        self.environment = environment
         self.fallbackFolder = fallbackFolder
         self.limits = limits
         self.statesPerPlugin = statesPerPlugin
@@ -114,7 +117,7 @@ public actor PluginDirectory {
         let plugin = try Plugin.locate(spec.folder.path, pluginsDirectory: spec.folder.deletingLastPathComponent())
         return try await PluginPool.load(Plugin(name: spec.id, folder: plugin.folder), states: statesPerPlugin, limits: limits,
                                          logger: logger, http: http, phiFields: spec.phiFields,
-                                         config: spec.config, ledger: ledger)
+                                         config: spec.config, environment: environment, ledger: ledger)
     }
 
     /// Makes `pool` the one that serves `spec` from the next invocation on (calls already running finish on the old).

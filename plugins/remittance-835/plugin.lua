@@ -3,7 +3,8 @@
 -- paid for which service, what the patient owes, and why the rest was adjusted.
 --
 -- The host's strict X12 parser (`x12.parse`) checks the envelopes (ISA/IEA, GS/GE, ST/SE, control numbers and counts)
--- and splits segments; this plugin reads the 835's meaning and checks it:
+-- and splits segments; this plugin reads the 835's meaning and checks it (and, on a production server — ctx.env —
+-- refuses a test interchange, ISA15 = T):
 --
 --   BPR   BPR01 handling, BPR02 total paid, BPR03 credit/debit, BPR04 payment method, BPR16 payment date (CCYYMMDD)
 --   TRN   TRN02 the check or EFT trace number (with CLP01 it keys each event)
@@ -404,6 +405,12 @@ function M.decode(payload, ctx)
   end
   local interchange, problem = x12.parse(payload)
   if interchange == nil then error("not a valid X12 interchange: " .. tostring(problem), 0) end
+  -- ISA15 T: a payer's or clearinghouse's test data. Its money never arrived, so a production server must not book
+  -- it (it would mark invoices paid); dev and staging take it, since partners test against them.
+  if interchange.usage == "T" and type(ctx) == "table" and ctx.env == "production" then
+    fail_at({ id = "ISA", position = 1 }, 15,
+            "'T' marks a test interchange; a production server books only P (production) remittances — the sender's test data reached the production endpoint")
+  end
 
   local events, seen = {}, {}
   local positions = _group_positions(interchange)

@@ -86,7 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
         let gateway = EgressGateway(client: client, policies: runtime.policies) { name in try await vault.get().reveal(name) }
         let plugins = PluginDirectory(specs: runtime.specs, fallbackFolder: environment.allowsUncataloged ? pluginsDirectory : nil,
                                       refusals: runtime.refusals, limits: limits, http: gateway, audit: store,
-                                      ledger: StoreLedger(store: store), logger: CLILogging.logger("conflux.plugins"))
+                                      ledger: StoreLedger(store: store), environment: environment.rawValue,
+                                      logger: CLILogging.logger("conflux.plugins"))
         let reloader = PluginReloader(projectRoot: layout.root, catalogDirectory: catalogDirectory, pluginsFolder: pluginsDirectory,
                                       environment: environment, directory: plugins, egress: gateway.endpoints, limits: limits, audit: store,
                                       logger: CLILogging.logger("conflux.reload"))

@@ -248,6 +248,26 @@ describe("remittance-835", function()
     end)
   end)
 
+  context("a test interchange (ISA15 = T)", function()
+    local function as_test(text) return replace(text, "*0*P*:~", "*0*T*:~") end
+
+    it("is refused on a production server, naming ISA15", function()
+      assert.has_error(function() plugin.decode(as_test(remit1), { env = "production" }) end,
+        "segment 1 (ISA) element ISA15: 'T' marks a test interchange; a production server books only P (production) "
+        .. "remittances — the sender's test data reached the production endpoint")
+    end)
+
+    it("is read on dev and staging, where partners test", function()
+      for _, env in ipairs({ "dev", "staging" }) do
+        assert.are.same(plugin.decode(remit1, { env = env }), plugin.decode(as_test(remit1), { env = env }))
+      end
+    end)
+
+    it("a production interchange is read on a production server", function()
+      assert.are.equal(2, #plugin.decode(remit1, { env = "production" }))
+    end)
+  end)
+
   context("envelope errors from the host's parser", function()
     it("rejects an empty payload", function()
       assert.has_error(function() decode("") end, "empty payload: expected an X12 835 interchange")
