@@ -29,7 +29,9 @@ import Testing
         #expect(shown.status == 200)
         let history = try #require(shown.json["attempt_history"] as? [[String: Any]])
         #expect(history.count == 1)
-        #expect((history.first?["error_message"] as? String)?.contains("partner rejected: no product for 99999") == true)
+        // The connector saw the server's environment as ctx.env (serve's default, dev).
+        #expect((history.first?["error_message"] as? String)?.contains("partner rejected: no product for 99999 (on dev)") == true,
+                "\(history)")
         let cli = try ConfluxBinary.run(["dlq", "list", "--data", server.dataDirectory])
         #expect(cli.stdout.contains(deadId))
 

@@ -71,7 +71,7 @@ final class ServerProcess: @unchecked Sendable {
         return { kind = "connector", deliver = function(op, ctx)
           local data = op.data or {}
           log.info("delivering", { event = op.id })
-          if data.permanent then error(conflux.permanent("partner rejected: " .. data.permanent)) end
+          if data.permanent then error(conflux.permanent("partner rejected: " .. data.permanent .. " (on " .. tostring(ctx.env) .. ")")) end
           if data.fail_until and ctx.attempt <= data.fail_until then error(conflux.retryable("partner busy")) end
           -- flaky: 30% of calls fail retryably (77/256 of the first hash byte), decided by message and attempt so the
           -- test can recompute the attempts each message needs; never the 5th attempt (the flow allows 5).
