@@ -71,25 +71,11 @@ struct SecretSubstitution {
         }
     }
 
-    /// The bytes that go between a JSON string's quotes for `value` (RFC 8259 §7): quote, backslash and the control
-    /// characters escaped, everything else as it is; nil when `value` is not UTF-8, which JSON text must be.
+    /// The bytes that go between a JSON string's quotes for `value`: JSONText's escaping (RFC 8259 §7) without the
+    /// quotes; nil when `value` is not UTF-8, which JSON text must be.
     static func jsonStringContent(_ value: [UInt8]) -> [UInt8]? {
-        guard String(validating: value, as: UTF8.self) != nil else { return nil }
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(value.count + 8)
-        for byte in value {
-            switch byte {
-            case 0x22: out += [0x5C, 0x22]                 // \"
-            case 0x5C: out += [0x5C, 0x5C]                 // \\
-            case 0x0A: out += [0x5C, 0x6E]                 // \n
-            case 0x0D: out += [0x5C, 0x72]                 // \r
-            case 0x09: out += [0x5C, 0x74]                 // \t
-            case 0x00..<0x20, 0x7F: out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        return out
+        guard let text = String(validating: value, as: UTF8.self) else { return nil }
+        return Array(JSONText.string(text).utf8.dropFirst().dropLast())
     }
 
     /// `value` percent-encoded (RFC 3986 §2.1): the unreserved bytes (letters, digits, `-._~`) as they are, every other
