@@ -332,17 +332,19 @@ local function secret_join(...)
   end
   return make_secret(parts)
 end
+-- Whether h is exactly one plain secret(name): what secret.basic, secret.json and secret.form take.
+local function single_secret(h)
+  local p = secret_parts[h]
+  return p ~= nil and #p == 1 and type(p[1]) == "table" and not p[1].basic and not p[1].encoding
+end
 -- secret.basic(user, h): the value HTTP Basic authentication sends, base64("user:" .. value of h), made by the host at
 -- send time (the value never enters Lua, so Lua cannot encode it). h must be a single secret, user a plain token.
 local function secret_basic(user, h)
-  local p = secret_parts[h]
   if type(user) ~= "string" or not find(user, "^[%w_.%-]+$") or #user > 128 then
     error("secret.basic: argument 1 must be a user name of letters, digits, '_', '.' or '-'", 2)
   end
-  if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic or p[1].encoding then
-    error("secret.basic: argument 2 must be one secret handle, secret(name)", 2)
-  end
-  return make_secret({ { p[1][1], basic = user } })
+  if not single_secret(h) then error("secret.basic: argument 2 must be one secret handle, secret(name)", 2) end
+  return make_secret({ { secret_parts[h][1][1], basic = user } })
 end
 -- secret.json(h) and secret.form(h): the value of one secret, escaped by the host at send time for where the plugin
 -- puts it: inside a JSON string (RFC 8259 escapes; the value must be UTF-8) or in a form body or query
@@ -350,11 +352,8 @@ end
 -- the JSON the plugin built, and Lua cannot escape a value it never sees.
 local function secret_encoded(encoding)
   return function(h)
-    local p = secret_parts[h]
-    if not p or #p ~= 1 or type(p[1]) ~= "table" or p[1].basic or p[1].encoding then
-      error(format("secret.%s: argument 1 must be one secret handle, secret(name)", encoding), 2)
-    end
-    return make_secret({ { p[1][1], encoding = encoding } })
+    if not single_secret(h) then error(format("secret.%s: argument 1 must be one secret handle, secret(name)", encoding), 2) end
+    return make_secret({ { secret_parts[h][1][1], encoding = encoding } })
   end
 end
 local secret_json, secret_form = secret_encoded("json"), secret_encoded("form")

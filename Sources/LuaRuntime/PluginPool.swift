@@ -39,11 +39,11 @@ public final class PluginPool: Sendable {
             if load < bestLoad { best = instance; bestLoad = load }
             if load == 0 { break }
         }
-        return try await best.invoke(hook, input: input, context: withConfig(context), correlationId: correlationId)
+        return try await best.invoke(hook, input: input, context: withHostFields(context), correlationId: correlationId)
     }
 
     /// `context` (a JSON object) with `"config"` and `"env"` added, when the pool has them.
-    func withConfig(_ context: [UInt8]) -> [UInt8] {
+    func withHostFields(_ context: [UInt8]) -> [UInt8] {
         var added: [UInt8] = []
         if let config { added += Array("\"config\":".utf8) + config }
         if let environment {
