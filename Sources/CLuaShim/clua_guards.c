@@ -23,7 +23,7 @@ void clua_charge(lua_State *L, int64_t units, const char *what) {
     if (lim->instructions > 0 && sb->instr_used > lim->instructions)
         clua_raise_fault(L, CLUA_FAULT_CPU, "instruction budget of %lld exceeded (in %s)", (long long)lim->instructions,
                          what);
-    /* Reading the clock costs ~20 ns: only worth it when the work charged is large. */
+    /* Only worth a look at the clocks when the work charged is large (see clua_time_exceeded for their cost). */
     if (units >= 256) {
         char reason[120];
         if (clua_time_exceeded(sb, reason, sizeof reason))

@@ -43,7 +43,11 @@ uint64_t clua_thread_cpu_ns(void) {
 int clua_time_exceeded(clua_sandbox *sb, char *message, size_t size) {
     const clua_limits *lim = &sb->limits;
     if (lim->cpu_ns > 0 && sb->slice_start_ns != 0) { /* slice_start_ns is 0 outside a timed slice */
-        int64_t ran = sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns);
+        /* A thread cannot run for longer than the wall-clock time that passed. While that bound is within the budget
+         * the budget cannot be spent, and the thread's CPU clock, a system call (the monotonic clock is not), need not
+         * be read: it was three system calls per http.request, 2.5% of the HTTP benchmark's client CPU. */
+        int64_t bound = sb->cpu_used_ns + (int64_t)(clua_now_ns() - sb->slice_start_wall_ns);
+        int64_t ran = bound > lim->cpu_ns ? sb->cpu_used_ns + (int64_t)(clua_thread_cpu_ns() - sb->slice_start_ns) : 0;
         if (ran > lim->cpu_ns) {
             snprintf(message, size, "running-time budget of %lld ms exceeded", (long long)(lim->cpu_ns / 1000000));
             return 1;
@@ -229,6 +233,8 @@ void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns, uin
     sb->cpu_used_ns = cpu_used_ns;
     sb->wall_deadline_ns = wall_deadline_ns;
     /* Reading a thread's CPU clock is a system call: only pay it when there is a budget to measure against. */
+    /* The wall clock first, so the wall interval from here always contains the CPU interval (see time_exceeded). */
+    sb->slice_start_wall_ns = clua_now_ns();
     sb->slice_start_ns = (sb->enabled && sb->limits.cpu_ns > 0) ? clua_thread_cpu_ns() : 0;
 }
 

@@ -39,7 +39,7 @@ public final class EgressGateway: HTTPGateway {
 
     nonisolated(nonsending) public func send(_ request: PluginHTTPRequest, plugin: String, correlationId: String?) async -> PluginHTTPResult {
         let url: HTTPURL
-        do { url = try HTTPURL(request.url) } catch {
+        do { url = try HTTPURL.parsed(request.url) } catch {
             return .refused(message: "http.request: '\(Self.redacted(request.url))' is not an absolute http(s) URL")
         }
         let policy = endpoints.policy(plugin)

@@ -87,7 +87,7 @@ public final class HTTPClient: Sendable {
         let connectTimeout = request.connectTimeout ?? configuration.connectTimeout
         var hop = request
         var url: HTTPURL
-        if let parsed = request.parsedURL { url = parsed } else { url = try HTTPURL(request.url) }
+        if let parsed = request.parsedURL { url = parsed } else { url = try HTTPURL.parsed(request.url) }
         var redirects = 0
         var newConnections = 0
 
@@ -124,7 +124,7 @@ public final class HTTPClient: Sendable {
                                         configuration: configuration, easyPool: loop.easyHandles)
         let result = await withTaskCancellationHandler {
             _ = isolation  // the capture that keeps this closure on the caller's executor (see above)
-            return await withCheckedContinuation { (continuation: CurlTransfer.Completion) in
+            return await withUnsafeContinuation { (continuation: CurlTransfer.Completion) in
                 transfer.completion = continuation
                 if let refused = loop.submit(transfer) {
                     transfer.completion = nil

@@ -70,6 +70,7 @@ typedef struct clua_sandbox {
     int64_t instr_used;
     int64_t cpu_used_ns;       /* running time (thread CPU time) of the invocation before the current slice */
     uint64_t slice_start_ns;   /* thread CPU time when the current slice started; 0 outside invocations */
+    uint64_t slice_start_wall_ns; /* monotonic time read just before slice_start_ns: bounds the CPU time since */
     uint64_t wall_deadline_ns; /* monotonic time the invocation must end by (wall_ms); 0 = none */
 
     /* fault: once set, the count hook re-raises on every instruction so pcall cannot swallow it */
