@@ -6,6 +6,8 @@ enum MLLP {
     static let startBlock: UInt8 = 0x0B
     static let endBlock: UInt8 = 0x1C
     static let carriageReturn: UInt8 = 0x0D
+    /// How much of an oversized frame is kept to address its rejection: an MSH segment is far shorter.
+    static let maxHeadBytes = 4096
 
     static func frame(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: payload.count + 3)
@@ -21,7 +23,9 @@ enum MLLP {
 /// step (the listener answers it with a rejection and closes).
 enum MLLPFrame: Sendable {
     case message([UInt8])
-    case oversized(limit: Int)
+    /// `head`: the frame's first segment (its MSH, when the sender sent one), so the rejection can be addressed to the
+    /// sender and name the message's control id; empty when no segment ended within `MLLP.maxHeadBytes`.
+    case oversized(limit: Int, head: [UInt8])
     case garbage(UInt8)
 }
 
@@ -63,7 +67,9 @@ struct MLLPFrameDecoder: ByteToMessageDecoder {
         }
         if buffer.readableBytes > maxBytes + 3 {
             failed = true
-            context.fireChannelRead(wrapInboundOut(.oversized(limit: maxBytes)))
+            let start = view.prefix(MLLP.maxHeadBytes)
+            let head = start.firstIndex { $0 == MLLP.carriageReturn || $0 == 0x0A }.map { Array(start[..<$0]) } ?? []
+            context.fireChannelRead(wrapInboundOut(.oversized(limit: maxBytes, head: head)))
         }
         return .needMoreData
     }

@@ -59,8 +59,8 @@ public struct MLLPListener: Service {
                         let ack = await ingest.handle(payload)
                         try await outbound.write(MLLP.frame(ack, allocator: allocator))
                         if Task.isCancelled { return }
-                    case .oversized(let limit):
-                        let nak = HL7Reject.build("message larger than this source's limit of \(limit) bytes")
+                    case .oversized(let limit, let head):
+                        let nak = HL7Reject.build("message larger than this source's limit of \(limit) bytes", head: head)
                         try await outbound.write(MLLP.frame(nak, allocator: allocator))
                         return
                     case .garbage(let byte):
@@ -78,9 +78,12 @@ public struct MLLPListener: Service {
 
 
 
-/// A rejection for a stream that is no longer in step: there is no message to address it to.
+/// A rejection for a stream that is no longer in step. Addressed to the message's sender, with its control id in MSA-2,
+/// when the frame began with a readable MSH (`head`): an interface engine matches acknowledgements to messages by that
+/// id, and one it cannot match it may resend forever. Otherwise there is no message to address it to.
 enum HL7Reject {
-    static func build(_ text: String) -> [UInt8] {
-        HL7Acknowledgement.build(for: nil, code: .reject, text: text, condition: .segmentSequence)
+    static func build(_ text: String, head: [UInt8] = []) -> [UInt8] {
+        let original = head.isEmpty ? nil : try? HL7Message.parse(head)
+        return HL7Acknowledgement.build(for: original, code: .reject, text: text, condition: .segmentSequence)
     }
 }

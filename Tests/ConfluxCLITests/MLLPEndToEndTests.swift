@@ -62,7 +62,7 @@ import Glibc
         return try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "\n", with: "\r")
     }
 
-    static func startServer() throws -> (ServerProcess, Int) {
+    static func startServer(maxBodyBytes: Int? = nil) throws -> (ServerProcess, Int) {
         let server = try ServerProcess(extraArguments: ["--mllp", "scheduling-hl7:0"]) { server in
             let source = ConfluxBinary.repositoryRoot.appendingPathComponent("plugins/scheduling-hl7")
             try FileManager.default.createDirectory(at: server.plugins, withIntermediateDirectories: true)
@@ -80,7 +80,7 @@ import Glibc
                 source:
                   plugin: scheduling-hl7
                   content_types: [application/hl7-v2]
-                  ordering_key: SCH-2
+                  ordering_key: SCH-2\(maxBodyBytes.map { "\n  max_body_bytes: \($0)" } ?? "")
                 routes:
                   - event: appointment.booked
                     mappings: [passthrough]
@@ -140,6 +140,32 @@ import Glibc
         #expect(sender.closedByServer())
         let listed = try await server.waitUntil { $0.count == 1 && $0.first?["status"] as? String == "done" }
         #expect(listed.count == 1, "only the valid message is stored: \(listed)")
+        #expect(server.stop() == 0)
+    }
+
+    @Test func anOversizedMessageIsRejectedToItsSenderWithItsControlIdAndNothingIsStored() async throws {
+        let (server, port) = try Self.startServer(maxBodyBytes: 2048)
+        let sender = try Sender(port: port)
+        let notes = (1...30).map { "NTE|\($0)||a note long enough to push this message past the source's limit" }
+        let big = (["MSH|^~\\&|SCHApp|GHHS|EHRApp|GHHR|202601010900||SIU^S12|BIG-7|P|2.5", "SCH|1|2"] + notes).joined(separator: "\r")
+        // Past the limit before its end block: the framing gives up on the stream (a whole frame over the limit that
+        // arrives at once is refused by ingest instead, and the connection goes on).
+        sender.sendRaw([0x0B] + Array(big.utf8))
+        let nak = sender.readFrame()
+        // Sender and receiver swapped, MSA-2 names the message: the interface engine can match the rejection.
+        #expect(nak.hasPrefix("MSH|^~\\&|EHRApp|GHHR|SCHApp|GHHS|"), "\(nak)")
+        #expect(nak.contains("|ACK^S12^ACK|") && nak.contains("|P|2.5\r"), "\(nak)")
+        #expect(nak.contains("\rMSA|AR|BIG-7|message larger than this source's limit of 2048 bytes"), "\(nak)")
+        #expect(sender.closedByServer())
+
+        // A frame that does not start with a readable MSH still gets its rejection, unaddressed.
+        let other = try Sender(port: port)
+        other.sendRaw([0x0B] + Array(String(repeating: "x", count: 2200).utf8))
+        let unaddressed = other.readFrame()
+        #expect(unaddressed.contains("\rMSA|AR||message larger than this source's limit of 2048 bytes"), "\(unaddressed)")
+        #expect(other.closedByServer())
+
+        #expect(try server.listedMessages().isEmpty)
         #expect(server.stop() == 0)
     }
 }
