@@ -85,8 +85,11 @@ public actor ClearinghouseSimulator {
             for transaction in group.transactions {
                 guard transaction.code == "837" else { errors.append("ST01 '\(transaction.code)': expected 837"); continue }
                 var payer = "", last = "", first = "", member = ""
+                var claimsWithoutDiagnosis: [String] = [], lastClaim = ""
                 for segment in transaction.segments {
                     switch segment.id {
+                    // HI belongs to the claim whose CLM came last (loop 2300), where 005010X222A1 requires it.
+                    case "HI": claimsWithoutDiagnosis.removeAll { $0 == lastClaim }
                     case "NM1" where segment.value(1) == "PR": payer = segment.value(3)
                     case "NM1" where segment.value(1) == "IL": last = segment.value(3); first = segment.value(4); member = segment.value(9)
                     case "CLM":
@@ -95,6 +98,8 @@ public actor ClearinghouseSimulator {
                         guard Double(charge) != nil else {
                             errors.append("segment \(segment.position) (CLM) element CLM02: '\(charge)' is not an amount"); continue
                         }
+                        claimsWithoutDiagnosis.append(id)
+                        lastClaim = id
                         if claims[id] == nil { order.append(id) }
                         claims[id] = Claim(id: id, charge: charge, payer: payer, patient: (last, first, member),
                                            interchangeControl: interchange.controlNumber)
@@ -103,6 +108,7 @@ public actor ClearinghouseSimulator {
                     }
                 }
                 if payer.isEmpty { errors.append("loop 2010BB: NM1*PR (payer) missing in transaction \(transaction.controlNumber)") }
+                for id in claimsWithoutDiagnosis { errors.append("loop 2300: claim \(id) has no HI (diagnosis), which 005010X222A1 requires") }
             }
         }
         guard errors.isEmpty, !accepted.isEmpty else { return reject(errors.isEmpty ? ["no CLM segment: nothing to adjudicate"] : errors) }

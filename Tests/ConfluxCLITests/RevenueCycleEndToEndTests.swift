@@ -145,7 +145,7 @@ import Testing
         """
         {"type":"service.completed","id":"evt-\(id)","service":{"id":"\(id)","site":"north","date":"\(date)","status":"completed"},
          "patient":{"mrn":"\(mrn)","given_name":"Maria","family_name":"Okafor","email":"m.okafor@example.org","birth_date":"1984-03-17"},
-         "payer":{"id":"payer-hmh","name":"Harbor Mutual Health","member_id":"XJH884120937"},
+         "payer":{"id":"payer-hmh","name":"Harbor Mutual Health","member_id":"XJH884120937"},"diagnoses":["E11.9","I10"],
          "lines":[{"code":"99213","quantity":1,"unit_price":125.0},{"code":"36415","quantity":1,"unit_price":18.5},
                   {"code":"85025","quantity":1,"unit_price":42.75}],
          "currency":"USD","notes":"clinical note that must never reach Odoo"}

@@ -16,13 +16,13 @@
 --   ISA GS ST BHT, 1000A submitter NM1*41 PER, 1000B receiver NM1*40,
 --   2000A HL*1 billing provider PRV, 2010AA NM1*85 N3 N4 REF*EI,
 --   2000B HL*2 subscriber SBR (self), 2010BA NM1*IL [N3 N4 DMG], 2010BB payer NM1*PR,
---   2300 CLM [HI], 2400 per line LX SV1*HC:code DTP*472, then SE GE IEA.
+--   2300 CLM HI, 2400 per line LX SV1*HC:code DTP*472, then SE GE IEA.
 -- Separators: element '*', component ':', repetition '^', segment '~'. Values may not contain them.
 --
--- The canonical event carries no diagnoses, no birth date and no address. The implementation guide requires a
--- diagnosis (HI) and, when the patient is the subscriber, the subscriber's address and demographics (N3 N4 DMG);
--- they are written when the event carries `diagnoses` (ICD-10-CM codes) and `patient.birth_date`, `patient.sex`,
--- `patient.address` ({line, city, state, postal_code}), and left out otherwise.
+-- The implementation guide requires a diagnosis (HI) and, when the patient is the subscriber, the subscriber's
+-- address and demographics (N3 N4 DMG). ehr-events carries them on an event with a payer: `diagnoses` (ICD-10-CM
+-- codes, principal first) are required here (an event without is refused, naming $.diagnoses); `patient.birth_date`,
+-- `patient.sex` and `patient.address` ({line, city, state, postal_code}) are written when present.
 --
 -- Who sends and bills (submitter, receiver, billing provider, usage indicator) is data: values/submitter.json, each
 -- section replaceable by the same key in the catalog entry's config: block (ctx.config).
@@ -216,9 +216,14 @@ local function lines_of(event)
   return out, total
 end
 
+-- At least one: the implementation guide requires HI in loop 2300, and a claim without it comes back rejected (999)
+-- days later from the clearinghouse; refused here, the event dead-letters at once saying what the EHR must send.
 local function diagnoses_of(event)
-  if absent(event.diagnoses) then return {} end
   local list = event.diagnoses
+  if absent(list) or (type(list) == "table" and next(list) == nil) then
+    fail("$.diagnoses: a professional claim needs at least one ICD-10-CM diagnosis (HI in loop 2300, required by "
+      .. M.IMPLEMENTATION .. "); the event has none")
+  end
   if not is_array(list) then fail(("$.diagnoses: expected an array of ICD-10-CM codes, got %s"):format(describe_value(list))) end
   if #list > 12 then fail(("$.diagnoses: %d codes; a professional claim carries at most 12"):format(#list)) end
   local out = {}
@@ -315,15 +320,13 @@ function M.map(event, ctx)
   add("NM1", "PR", "2", payer_name, "", "", "", "", "PI", payer_id)
   add("CLM", service_id, M._amount(total), "", "",
     settings.place_of_service .. SEPARATORS.component .. "B" .. SEPARATORS.component .. "1", "Y", "A", "Y", "Y")
-  if #diagnoses > 0 then
-    local codes = {}
-    for i, code in ipairs(diagnoses) do codes[i] = (i == 1 and "ABK" or "ABF") .. SEPARATORS.component .. code end
-    add("HI", table.unpack(codes))
-  end
+  local codes = {}
+  for i, code in ipairs(diagnoses) do codes[i] = (i == 1 and "ABK" or "ABF") .. SEPARATORS.component .. code end
+  add("HI", table.unpack(codes))
   for i, line in ipairs(lines) do
     add("LX", ("%d"):format(i))
-    add("SV1", "HC" .. SEPARATORS.component .. line.code, M._amount(line.charge), "UN", M._quantity(line.quantity), "", "",
-      #diagnoses > 0 and "1" or "")
+    -- SV107 points the line at the principal diagnosis.
+    add("SV1", "HC" .. SEPARATORS.component .. line.code, M._amount(line.charge), "UN", M._quantity(line.quantity), "", "", "1")
     add("DTP", "472", "D8", date)
   end
   add("SE", ("%d"):format(#body + 1), st02)

@@ -16,9 +16,17 @@
 -- Canonical `service.completed`:
 --   { type, id, idempotency_key = "service.completed:<service id>",
 --     service = { id, site?, date = "YYYY-MM-DD", status },
---     patient = { mrn, given_name, family_name, email? },
+--     patient = { mrn, given_name, family_name, email?, birth_date?, sex?, address? },
 --     payer = { id, name, member_id }?,                 -- absent: self-pay
+--     diagnoses = { "<ICD-10-CM code>", … }?,          -- principal first
 --     lines = { { code, quantity, unit_price }, … }, currency }
+--
+-- What only a claim needs (the 837P's HI diagnoses and the subscriber's N3/N4/DMG) travels only when there is a payer:
+-- a self-pay service is never claimed, so its patient's birth date, sex and address stay behind. Then:
+--   patient.birth_date "YYYY-MM-DD", patient.sex "F" | "M" | "U", patient.address { line, city, state, postal_code };
+--   from FHIR: Patient.birthDate (a full date only), Patient.gender, the home (or first current) Patient.address,
+--   and the diagnoses from Encounter.diagnosis → Condition.code's ICD-10-CM coding in rank order, or when the
+--   Encounter lists none, the ICD-10-CM codings of Encounter.reasonCode.
 --
 -- Every refusal is an error naming the JSON path of what was wrong in the payload ($.entry[3].resource.status);
 -- array indexes count from 1, like the host's own JSON errors.
@@ -123,6 +131,25 @@ local function currency_at(value, path)
   return value
 end
 
+local ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+local function icd10_at(value, path)
+  string_at(value, path)
+  if not value:match("^%u%d%w%.?%w*$") or #value:gsub("%.", "") > 7 then
+    fail(("%s: %q is not an ICD-10-CM code like E11.9"):format(path, value))
+  end
+  return value
+end
+
+-- The same code twice is one diagnosis: the first place it appears (its rank) is kept.
+local function distinct(codes)
+  local seen, out = {}, {}
+  for _, code in ipairs(codes) do
+    if not seen[code] then seen[code] = true; out[#out + 1] = code end
+  end
+  return #out > 0 and out or nil
+end
+
 local function cents(amount) return math.floor(amount * 100 + 0.5) end
 local function whole_cents_at(amount, path)
   local c = cents(amount)
@@ -179,8 +206,37 @@ function M._plain(doc)
   for i, line in ipairs(array_at(doc.lines, "$.lines")) do
     event.lines[i] = plain_line(line, ("$.lines[%d]"):format(i))
   end
+  if event.payer then M._plain_claim_data(doc, patient, event) end
   event.idempotency_key = "service.completed:" .. event.service.id
   return event
+end
+
+local PLAIN_SEXES = { F = true, M = true, U = true }
+
+-- The claim's part of a plain event (see the top of the file): checked here, so a bad value is refused where it came in.
+function M._plain_claim_data(doc, patient, event)
+  if not absent(doc.diagnoses) then
+    local codes = {}
+    for i, code in ipairs(array_at(doc.diagnoses, "$.diagnoses")) do codes[i] = icd10_at(code, ("$.diagnoses[%d]"):format(i)) end
+    event.diagnoses = distinct(codes)
+  end
+  if not absent(patient.birth_date) then
+    event.patient.birth_date = date_at(patient.birth_date, "$.patient.birth_date", false)
+  end
+  if not absent(patient.sex) then
+    local sex = string_at(patient.sex, "$.patient.sex")
+    if not PLAIN_SEXES[sex] then fail(("$.patient.sex: %q is not F, M or U"):format(sex)) end
+    event.patient.sex = sex
+  end
+  if not absent(patient.address) then
+    local address = object_at(patient.address, "$.patient.address")
+    event.patient.address = {
+      line = string_at(address.line, "$.patient.address.line"),
+      city = string_at(address.city, "$.patient.address.city"),
+      state = string_at(address.state, "$.patient.address.state"),
+      postal_code = string_at(address.postal_code, "$.patient.address.postal_code"),
+    }
+  end
 end
 
 -- FHIR helpers -------------------------------------------------------------------------------------------------------
@@ -343,6 +399,83 @@ local function patient_of(record)
   }
 end
 
+local SEX_OF_GENDER = { male = "M", female = "F", other = "U", unknown = "U" }
+
+-- The address a claim is sent with: the first home address, else the first that is not old or billing-only; as
+-- { line, city, state, postal_code }, or nil when none has all four (the 837P then leaves N3/N4 out).
+local function claim_address(resource, path)
+  if absent(resource.address) then return nil end
+  local addresses = array_at(resource.address, path .. ".address")
+  local chosen
+  for i, address in ipairs(addresses) do
+    object_at(address, ("%s.address[%d]"):format(path, i))
+    if address.use == "home" then chosen = address break end
+    if not chosen and address.use ~= "old" and address.use ~= "billing" then chosen = address end
+  end
+  if not chosen or not is_array(chosen.line) then return nil end
+  local lines = {}
+  for _, line in ipairs(chosen.line) do
+    if type(line) == "string" and line ~= "" then lines[#lines + 1] = line end
+  end
+  for _, name in ipairs({ "city", "state", "postalCode" }) do
+    if type(chosen[name]) ~= "string" or chosen[name] == "" then return nil end
+  end
+  if #lines == 0 then return nil end
+  return { line = table.concat(lines, " "), city = chosen.city, state = chosen.state, postal_code = chosen.postalCode }
+end
+
+-- The claim's part of the Patient (see the top of the file). A partial birthDate ("1971", "1971-08") is left out: a
+-- claim's DMG needs the full date.
+local function add_claim_demographics(patient, record)
+  local resource, path = record.resource, record.path
+  if type(resource.birthDate) == "string" and resource.birthDate:match("^%d%d%d%d%-%d%d%-%d%d$") then
+    patient.birth_date = date_at(resource.birthDate, path .. ".birthDate", false)
+  end
+  if not absent(resource.gender) then
+    local gender = string_at(resource.gender, path .. ".gender")
+    patient.sex = SEX_OF_GENDER[gender]
+    if not patient.sex then fail(("%s.gender: %q is not a FHIR administrative gender"):format(path, gender)) end
+  end
+  patient.address = claim_address(resource, path)
+end
+
+-- The Encounter's diagnoses as ICD-10-CM codes, principal first (see the top of the file); nil when it has none.
+local function encounter_diagnoses(encounter, path, records)
+  local codes = {}
+  if not absent(encounter.diagnosis) then
+    local ranked = {}
+    for i, diagnosis in ipairs(array_at(encounter.diagnosis, path .. ".diagnosis")) do
+      local at = ("%s.diagnosis[%d]"):format(path, i)
+      object_at(diagnosis, at)
+      local reference = string_at(object_at(diagnosis.condition, at .. ".condition").reference, at .. ".condition.reference")
+      local record = resolve(records, reference)
+      if not record or record.type ~= "Condition" then
+        fail(("%s.condition.reference: %q is not a Condition in the Bundle"):format(at, reference))
+      end
+      local code = coding_code(record.resource.code, { [ICD10CM] = true })
+      if not code then
+        fail(("%s.code: no ICD-10-CM coding (system %s); a claim carries ICD-10-CM diagnoses"):format(record.path, ICD10CM))
+      end
+      local rank = diagnosis.rank
+      if not absent(rank) and (math.type(rank) ~= "integer" or rank < 1) then
+        fail(("%s.rank: expected a positive integer, got %s"):format(at, describe_value(rank)))
+      end
+      ranked[#ranked + 1] = { code = icd10_at(code, record.path .. ".code"), rank = absent(rank) and math.maxinteger or rank, order = i }
+    end
+    table.sort(ranked, function(a, b)
+      if a.rank ~= b.rank then return a.rank < b.rank end
+      return a.order < b.order
+    end)
+    for i, entry in ipairs(ranked) do codes[i] = entry.code end
+  elseif not absent(encounter.reasonCode) then
+    for i, concept in ipairs(array_at(encounter.reasonCode, path .. ".reasonCode")) do
+      local code = coding_code(concept, { [ICD10CM] = true })
+      if code then codes[#codes + 1] = icd10_at(code, ("%s.reasonCode[%d]"):format(path, i)) end
+    end
+  end
+  return distinct(codes)
+end
+
 local function coverage_of(records, patient_record)
   local active = {}
   for _, record in ipairs(of_type(records, "Coverage")) do
@@ -499,6 +632,10 @@ function M._bundle(doc)
     lines = lines,
     currency = currency,
   }
+  if event.payer then
+    add_claim_demographics(event.patient, patient_record)
+    event.diagnoses = encounter_diagnoses(encounter, path, records)
+  end
   return event
 end
 

@@ -70,7 +70,10 @@ struct DemoDay {
                 "lines": lines.map { ["code": $0.0, "quantity": 1, "unit_price": $0.1] }, "currency": "USD",
                 "notes": "clinical note that must never reach Odoo",
             ]
-            if let member { event["payer"] = ["id": "payer-hmh", "name": "Harbor Mutual Health", "member_id": member] }
+            if let member {
+                event["payer"] = ["id": "payer-hmh", "name": "Harbor Mutual Health", "member_id": member]
+                event["diagnoses"] = ["E11.9"]  // a claim needs one (HI); ehr-events carries them only with a payer
+            }
             let reply = try await DemoHTTP.post(server + "/ingest/ehr-events", DemoHTTP.json(event), headers: ["webhook-id": "wh-\(id)"])
             guard reply.status == 202 else { throw CLIError("ehr-events refused \(id): \(reply.status) \(reply.text)") }
         }

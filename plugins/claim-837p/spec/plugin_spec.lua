@@ -63,7 +63,7 @@ describe("claim-837p", function()
         "ST", "BHT", "NM1*41", "PER", "NM1*40",
         "HL", "PRV", "NM1*85", "N3", "N4", "REF",
         "HL", "SBR", "NM1*IL", "NM1*PR",
-        "CLM", "LX", "SV1", "DTP", "LX", "SV1", "DTP", "LX", "SV1", "DTP",
+        "CLM", "HI", "LX", "SV1", "DTP", "LX", "SV1", "DTP", "LX", "SV1", "DTP",
         "SE",
       }, ids(parsed()))
     end)
@@ -89,7 +89,7 @@ describe("claim-837p", function()
     end)
 
     it("is refused by the parser when a count is off (the check above can fail)", function()
-      local text = claim().interchange:gsub("SE%*26%*", "SE*25*")
+      local text = claim().interchange:gsub("SE%*27%*", "SE*26*")
       local ix, err = x12.parse(text)
       assert.is_nil(ix)
       assert.matches("SE01", err)
@@ -97,7 +97,8 @@ describe("claim-837p", function()
 
     it("leaves out trailing empty elements", function()
       local text = claim().interchange
-      assert.is_truthy(text:find("~SV1*HC:99213*125*UN*1~", 1, true))
+      assert.is_truthy(text:find("~HI*ABK:E119~", 1, true))
+      assert.is_truthy(text:find("~SV1*HC:99213*125*UN*1***1~", 1, true))
       assert.is_nil(text:find("*~", 1, true))
     end)
   end)
@@ -336,6 +337,15 @@ describe("claim-837p", function()
     it("no lines", function()
       event.lines = json.array({})
       refuses("$.lines: expected a non-empty array of service lines, got an empty array")
+    end)
+
+    it("a claim without a diagnosis: HI is required", function()
+      local message = "$.diagnoses: a professional claim needs at least one ICD-10-CM diagnosis (HI in loop 2300, "
+        .. "required by 005010X222A1); the event has none"
+      event.diagnoses = nil
+      refuses(message)
+      event.diagnoses = {}
+      refuses(message)
     end)
 
     it("diagnoses that are not ICD-10-CM codes, or too many", function()

@@ -31,8 +31,13 @@ describe("ehr-events: a FHIR R4 Bundle with a finished Encounter", function()
         id = "evt-20261121-0457",
         idempotency_key = "service.completed:svc-2002",
         service = { id = "svc-2002", site = "south", date = "2026-11-21", status = "completed" },
-        patient = { mrn = "MRN-0052210", given_name = "Jonas Erik", family_name = "Lindqvist", email = "jonas.lindqvist@example.net" },
+        patient = {
+          mrn = "MRN-0052210", given_name = "Jonas Erik", family_name = "Lindqvist", email = "jonas.lindqvist@example.net",
+          birth_date = "1971-08-02", sex = "M",
+          address = { line = "88 Alder Court", city = "Fort Collins", state = "CO", postal_code = "80521" },
+        },
         payer = { id = "payer-acme", name = "Acme Health", member_id = "ACM553019244" },
+        diagnoses = { "R07.89" },
         lines = {
           { code = "99214", quantity = 1, unit_price = 180.0 },
           { code = "93000", quantity = 1, unit_price = 64.5 },
@@ -46,9 +51,91 @@ describe("ehr-events: a FHIR R4 Bundle with a finished Encounter", function()
 
   it("carries nothing clinical or identifying beyond the canonical fields", function()
     local encoded = json.encode(decode(bundle))
-    for _, dropped in ipairs({ "1971-08-02", "000-00-0000", "R07.89", "Alder", "+1-555-0178", "CM-1180", "male" }) do
+    for _, dropped in ipairs({ "000-00-0000", "+1-555-0178", "CM-1180", "male", "Jonas Erik Lindqvist" }) do
       assert.is_nil(encoded:find(dropped, 1, true), "kept " .. dropped)
     end
+  end)
+
+  it("leaves what only a claim needs behind when there is no payer", function()
+    remove_entry(4) -- the Coverage
+    local event = one(bundle)
+    assert.is_nil(event.payer)
+    local encoded = json.encode(event)
+    for _, dropped in ipairs({ "1971-08-02", "R07.89", "Alder", "80521", "\"sex\"" }) do
+      assert.is_nil(encoded:find(dropped, 1, true), "kept " .. dropped)
+    end
+  end)
+
+  describe("the claim's diagnoses", function()
+    local function add_condition(id, code, system)
+      bundle.entry[#bundle.entry + 1] = { fullUrl = "urn:uuid:cond-" .. id, resource = {
+        resourceType = "Condition", id = id,
+        code = { coding = { { system = system or "http://hl7.org/fhir/sid/icd-10-cm", code = code } } },
+      } }
+    end
+
+    it("come from Encounter.diagnosis in rank order, unranked ones last, each once", function()
+      add_condition("c1", "I10")
+      add_condition("c2", "E11.9")
+      add_condition("c3", "Z79.4")
+      resource(5).diagnosis = {
+        { condition = { reference = "urn:uuid:cond-c3" } },
+        { condition = { reference = "Condition/c1" }, rank = 2 },
+        { condition = { reference = "Condition/c2" }, rank = 1 },
+        { condition = { reference = "Condition/c1" }, rank = 3 },
+      }
+      assert.are.same({ "E11.9", "I10", "Z79.4" }, one(bundle).diagnoses)
+    end)
+
+    it("fall back to the ICD-10-CM codings of reasonCode, and are absent when there are none", function()
+      resource(5).reasonCode = { { coding = { { system = "http://snomed.info/sct", code = "29857009" } } } }
+      assert.is_nil(one(bundle).diagnoses)
+    end)
+
+    it("refuse a diagnosis whose Condition is not in the Bundle or has no ICD-10-CM code", function()
+      resource(5).diagnosis = { { condition = { reference = "Condition/missing" } } }
+      refuses(bundle, '$.entry[5].resource.diagnosis[1].condition.reference: "Condition/missing" is not a Condition in the Bundle')
+      add_condition("snomed", "29857009", "http://snomed.info/sct")
+      resource(5).diagnosis = { { condition = { reference = "Condition/snomed" } } }
+      refuses(bundle, "$.entry[11].resource.code: no ICD-10-CM coding (system http://hl7.org/fhir/sid/icd-10-cm); a claim carries ICD-10-CM diagnoses")
+      add_condition("bad", "chest pain")
+      resource(5).diagnosis = { { condition = { reference = "Condition/bad" } } }
+      refuses(bundle, '$.entry[12].resource.code: "chest pain" is not an ICD-10-CM code like E11.9')
+      add_condition("ok", "I10")
+      resource(5).diagnosis = { { condition = { reference = "Condition/ok" }, rank = 0 } }
+      refuses(bundle, "$.entry[5].resource.diagnosis[1].rank: expected a positive integer, got a number (0)")
+    end)
+  end)
+
+  describe("the subscriber's demographics", function()
+    it("leave out a partial birth date and an address missing a part", function()
+      resource(2).birthDate = "1971-08"
+      resource(2).address[1].postalCode = nil
+      local patient = one(bundle).patient
+      assert.is_nil(patient.birth_date)
+      assert.is_nil(patient.address)
+      assert.are.equal("M", patient.sex)
+    end)
+
+    it("prefer the home address over an earlier work one, and skip old ones", function()
+      resource(2).address = {
+        { use = "old", line = { "1 Gone Rd" }, city = "Denver", state = "CO", postalCode = "80202" },
+        { use = "work", line = { "5 Office Park", "Suite 3" }, city = "Loveland", state = "CO", postalCode = "80537" },
+        { use = "home", line = { "88 Alder Court" }, city = "Fort Collins", state = "CO", postalCode = "80521" },
+      }
+      assert.are.equal("88 Alder Court", one(bundle).patient.address.line)
+      table.remove(resource(2).address, 3)
+      assert.are.equal("5 Office Park Suite 3", one(bundle).patient.address.line)
+    end)
+
+    it("map FHIR gender to the claim's sex code and refuse one FHIR does not define", function()
+      resource(2).gender = "female"
+      assert.are.equal("F", one(bundle).patient.sex)
+      resource(2).gender = "unknown"
+      assert.are.equal("U", one(bundle).patient.sex)
+      resource(2).gender = "f"
+      refuses(bundle, '$.entry[2].resource.gender: "f" is not a FHIR administrative gender')
+    end)
   end)
 
   it("takes the service date as written in the Encounter's own offset", function()

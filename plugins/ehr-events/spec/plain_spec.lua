@@ -25,7 +25,8 @@ describe("ehr-events: plain JSON from the scheduling SaaS", function()
         id = "evt-20261120-0193",
         idempotency_key = "service.completed:svc-1001",
         service = { id = "svc-1001", site = "north", date = "2026-11-20", status = "completed" },
-        patient = { mrn = "MRN-0047711", given_name = "Maria", family_name = "Okafor", email = "m.okafor@example.org" },
+        patient = { mrn = "MRN-0047711", given_name = "Maria", family_name = "Okafor", email = "m.okafor@example.org",
+                    birth_date = "1984-03-17" },
         payer = { id = "payer-acme", name = "Acme Health", member_id = "XJH884120937" },
         lines = {
           { code = "99213", quantity = 1, unit_price = 125.0 },
@@ -37,11 +38,46 @@ describe("ehr-events: plain JSON from the scheduling SaaS", function()
     }, plugin.decode(fixture("fixtures/plain-service-completed.json"), {}))
   end)
 
-  it("drops what the SaaS adds beyond the canonical shape: birth date, phone, notes", function()
+  it("drops what the SaaS adds beyond the canonical shape: phone, notes, room", function()
     local encoded = json.encode(decode(doc))
-    for _, dropped in ipairs({ "1984-03-17", "+1-555-0142", "improved sleep", "N-204", "GRP-55120", "office visit", "occurred_at" }) do
+    for _, dropped in ipairs({ "+1-555-0142", "improved sleep", "N-204", "GRP-55120", "office visit", "occurred_at" }) do
       assert.is_nil(encoded:find(dropped, 1, true), "kept " .. dropped)
     end
+  end)
+
+  it("drops the birth date, sex, address and diagnoses of a self-pay service: only a claim needs them", function()
+    doc.payer = nil
+    doc.diagnoses = { "E11.9" }
+    doc.patient.sex = "F"
+    doc.patient.address = { line = "4 Birch Way", city = "Boulder", state = "CO", postal_code = "80301" }
+    local encoded = json.encode(decode(doc))
+    for _, dropped in ipairs({ "1984-03-17", "E11.9", "Birch", "\"sex\"" }) do
+      assert.is_nil(encoded:find(dropped, 1, true), "kept " .. dropped)
+    end
+  end)
+
+  it("carries a claim's diagnoses, sex and address when there is a payer, each once", function()
+    doc.diagnoses = { "E11.9", "I10", "E11.9" }
+    doc.patient.sex = "F"
+    doc.patient.address = { line = "4 Birch Way", city = "Boulder", state = "CO", postal_code = "80301" }
+    local event = one(doc)
+    assert.are.same({ "E11.9", "I10" }, event.diagnoses)
+    assert.are.equal("F", event.patient.sex)
+    assert.are.same({ line = "4 Birch Way", city = "Boulder", state = "CO", postal_code = "80301" }, event.patient.address)
+  end)
+
+  it("refuses claim data it cannot use, naming the field", function()
+    doc.diagnoses = { "E11.9", "diabetes" }
+    refuses(doc, '$.diagnoses[2]: "diabetes" is not an ICD-10-CM code like E11.9')
+    doc.diagnoses = nil
+    doc.patient.sex = "female"
+    refuses(doc, '$.patient.sex: "female" is not F, M or U')
+    doc.patient.sex = nil
+    doc.patient.birth_date = "17/03/1984"
+    refuses(doc, '$.patient.birth_date: "17/03/1984" is not a calendar date YYYY-MM-DD')
+    doc.patient.birth_date = nil
+    doc.patient.address = { line = "4 Birch Way", city = "Boulder", state = "CO" }
+    refuses(doc, "$.patient.address.postal_code: expected a non-empty string, got missing")
   end)
 
   it("keys the event by the service, so a redelivery is recognised", function()
