@@ -168,6 +168,34 @@ local function plain_line(line, path)
   }
 end
 
+local PLAIN_SEXES = { F = true, M = true, U = true }
+
+-- The claim's part of a plain event (see the top of the file): checked here, so a bad value is refused where it came in.
+local function plain_claim_data(doc, patient, event)
+  if not absent(doc.diagnoses) then
+    local codes = {}
+    for i, code in ipairs(array_at(doc.diagnoses, "$.diagnoses")) do codes[i] = icd10_at(code, ("$.diagnoses[%d]"):format(i)) end
+    event.diagnoses = distinct(codes)
+  end
+  if not absent(patient.birth_date) then
+    event.patient.birth_date = date_at(patient.birth_date, "$.patient.birth_date", false)
+  end
+  if not absent(patient.sex) then
+    local sex = string_at(patient.sex, "$.patient.sex")
+    if not PLAIN_SEXES[sex] then fail(("$.patient.sex: %q is not F, M or U"):format(sex)) end
+    event.patient.sex = sex
+  end
+  if not absent(patient.address) then
+    local address = object_at(patient.address, "$.patient.address")
+    event.patient.address = {
+      line = string_at(address.line, "$.patient.address.line"),
+      city = string_at(address.city, "$.patient.address.city"),
+      state = string_at(address.state, "$.patient.address.state"),
+      postal_code = string_at(address.postal_code, "$.patient.address.postal_code"),
+    }
+  end
+end
+
 function M._plain(doc)
   local kind = doc.type
   if kind ~= "service.completed" then
@@ -206,38 +234,11 @@ function M._plain(doc)
   for i, line in ipairs(array_at(doc.lines, "$.lines")) do
     event.lines[i] = plain_line(line, ("$.lines[%d]"):format(i))
   end
-  if event.payer then M._plain_claim_data(doc, patient, event) end
+  if event.payer then plain_claim_data(doc, patient, event) end
   event.idempotency_key = "service.completed:" .. event.service.id
   return event
 end
 
-local PLAIN_SEXES = { F = true, M = true, U = true }
-
--- The claim's part of a plain event (see the top of the file): checked here, so a bad value is refused where it came in.
-function M._plain_claim_data(doc, patient, event)
-  if not absent(doc.diagnoses) then
-    local codes = {}
-    for i, code in ipairs(array_at(doc.diagnoses, "$.diagnoses")) do codes[i] = icd10_at(code, ("$.diagnoses[%d]"):format(i)) end
-    event.diagnoses = distinct(codes)
-  end
-  if not absent(patient.birth_date) then
-    event.patient.birth_date = date_at(patient.birth_date, "$.patient.birth_date", false)
-  end
-  if not absent(patient.sex) then
-    local sex = string_at(patient.sex, "$.patient.sex")
-    if not PLAIN_SEXES[sex] then fail(("$.patient.sex: %q is not F, M or U"):format(sex)) end
-    event.patient.sex = sex
-  end
-  if not absent(patient.address) then
-    local address = object_at(patient.address, "$.patient.address")
-    event.patient.address = {
-      line = string_at(address.line, "$.patient.address.line"),
-      city = string_at(address.city, "$.patient.address.city"),
-      state = string_at(address.state, "$.patient.address.state"),
-      postal_code = string_at(address.postal_code, "$.patient.address.postal_code"),
-    }
-  end
-end
 
 -- FHIR helpers -------------------------------------------------------------------------------------------------------
 
