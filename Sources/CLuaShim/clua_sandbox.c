@@ -232,8 +232,8 @@ void clua_slice_begin(lua_State *L, int64_t instr_used, int64_t cpu_used_ns, uin
     sb->instr_used = instr_used;
     sb->cpu_used_ns = cpu_used_ns;
     sb->wall_deadline_ns = wall_deadline_ns;
-    /* Reading a thread's CPU clock is a system call: only pay it when there is a budget to measure against. */
-    /* The wall clock first, so the wall interval from here always contains the CPU interval (see time_exceeded). */
+    /* The wall clock first, so the wall interval from here always contains the CPU interval (see time_exceeded).
+     * Reading a thread's CPU clock is a system call: only pay it when there is a budget to measure against. */
     sb->slice_start_wall_ns = clua_now_ns();
     sb->slice_start_ns = (sb->enabled && sb->limits.cpu_ns > 0) ? clua_thread_cpu_ns() : 0;
 }
